@@ -1,0 +1,11 @@
+/**
+ * The outside systems a job may touch, each behind a narrow interface with a Google implementation
+ * and a local one. Which implementation a runtime gets is decided once, from its settings.
+ */
+import type { KeyManager } from './key-manager';
+
+export interface Adapters {
+  readonly keyManager: KeyManager;
+}
+
+export type { KeyManager } from './key-manager';

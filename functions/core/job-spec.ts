@@ -1,0 +1,89 @@
+/**
+ * What the catalog says about a job, and the shape of a job's logic. Infra, the local scheduler,
+ * the alert windows, the runbooks' job list and the tests are all derived from these specs.
+ */
+import type { ConfigSchema } from './config';
+import type { Clock } from './clock';
+import type { Db } from './db';
+import type { Logger } from './logger';
+import type { Tick } from './tick';
+import type { Adapters } from '../adapters';
+
+/** Cloud Scheduler's retry settings for the job (RetryConfig). */
+export interface RetryPolicy {
+  /** Retries after the first attempt, 0-5 (Cloud Scheduler's range). */
+  readonly retryCount: number;
+  readonly minBackoffMs: number;
+  readonly maxBackoffMs: number;
+  readonly maxDoublings: number;
+  /** 0 means no limit besides retryCount. */
+  readonly maxRetryDurationMs: number;
+}
+
+export interface JobSpec<Config = unknown> {
+  /** kebab-case; the function name, entry point, scheduler job, metric label and log query all use it. */
+  readonly id: string;
+  /** One line for the runbooks and the status page. */
+  readonly description: string;
+  /** unix-cron (5 fields) and an IANA time zone, exactly as Cloud Scheduler takes them. */
+  readonly schedule: { readonly cron: string; readonly timeZone: string };
+  /** HTTP method the scheduler uses. */
+  readonly httpMethod: 'GET' | 'POST';
+  /** The runtime aborts the job after this long, records the attempt as failed and frees the lock. */
+  readonly timeoutMs: number;
+  /**
+   * Cloud Scheduler's attempt deadline, also the function's request timeout. Longer than
+   * timeoutMs, so the runtime has time to record the outcome before the scheduler gives up.
+   */
+  readonly attemptDeadlineMs: number;
+  readonly retry: RetryPolicy;
+  /** ForwardProgressFailed fires after this many scheduled ticks in a row without a success. */
+  readonly missedTicksBeforeAlert: number;
+  /** The job's own settings; parsed once per instance. */
+  readonly config: ConfigSchema<Config>;
+  /** Project-level IAM roles the job's service account needs beyond database access. */
+  readonly roles: readonly string[];
+  readonly memoryMb: number;
+}
+
+/** Everything a job may use. Jobs never read process.env or the system clock themselves. */
+export interface JobContext {
+  readonly db: Db;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  /** Aborted when the job's timeout passes; long loops check it between units of work. */
+  readonly signal: AbortSignal;
+  readonly tick: Tick;
+  readonly attempt: number;
+  readonly adapters: Adapters;
+}
+
+/** A small summary of what the run did (rows purged, keys rotated, mails sent); kept in the ledger. */
+export type JobResult = Readonly<Record<string, unknown>>;
+
+export type JobRun<Config> = (context: JobContext, config: Config) => Promise<JobResult>;
+
+export interface JobDefinition<Config = unknown> {
+  readonly spec: JobSpec<Config>;
+  readonly run: JobRun<Config>;
+}
+
+/** Ties a spec to its logic with the config types checked against each other. */
+export function defineJob<Config>(spec: JobSpec<Config>, run: JobRun<Config>): JobDefinition<Config> {
+  return { spec, run };
+}
+
+/** Cloud Scheduler's defaults, used where a job has no reason to differ. */
+export const DEFAULT_BACKOFF = {
+  minBackoffMs: 5_000,
+  maxBackoffMs: 3_600_000,
+  maxDoublings: 5,
+  maxRetryDurationMs: 0,
+} as const;
+
+/**
+ * A job of any configuration type, for lists of jobs. The handler only ever passes a job the
+ * config its own schema parsed, so the erased type is never mixed up.
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type AnyJobDefinition = JobDefinition<any>;

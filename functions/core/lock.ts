@@ -1,0 +1,135 @@
+/**
+ * At most one attempt of a job runs at a time. The lock is a Postgres session advisory lock held on
+ * a dedicated connection for the attempt's whole run:
+ * - a failed or finished attempt unlocks at once, so Cloud Scheduler's retries really retry;
+ * - a crashed or killed holder loses its connection and Postgres drops the lock with it;
+ * - a holder that is alive but hung (its connection open, its process frozen) is taken over once its
+ *   attempt is past its deadline: the next attempt terminates the holder's backend.
+ * So a dead holder never blocks the job for longer than its attempt deadline.
+ */
+import type { Db, DbClient } from './db';
+
+/** First key of every job lock; the second is hashtext(job id). Distinct from the migration lock. */
+const JOB_LOCK_NAMESPACE = 0x656e786b;
+/** Slack on the holder's deadline before we call it hung; covers clock skew between instances. */
+const TAKEOVER_GRACE_MS = 30_000;
+
+export interface JobLock {
+  readonly client: DbClient;
+  /** pg_backend_pid() of the lock's connection, recorded on the attempt row. */
+  readonly pid: number;
+  release(): Promise<void>;
+}
+
+export interface LockHolder {
+  readonly pid: number;
+  readonly tickId?: string;
+  readonly attemptId?: string;
+  readonly deadlineAt?: Date;
+}
+
+export type LockResult =
+  | { readonly acquired: true; readonly lock: JobLock }
+  | { readonly acquired: false; readonly holder?: LockHolder; readonly tookOver?: undefined };
+
+export interface LockEvents {
+  /** Called when a hung holder's backend is terminated. */
+  onTakeover?(holder: LockHolder): void;
+}
+
+export async function acquireJobLock(
+  db: Db,
+  jobId: string,
+  now: Date,
+  events: LockEvents = {},
+): Promise<LockResult> {
+  const client = await db.connect();
+  try {
+    for (let round = 0; round < 3; round += 1) {
+      const { rows } = await client.query<{ ok: boolean; pid: number }>(
+        'SELECT pg_try_advisory_lock($1, hashtext($2)) AS ok, pg_backend_pid() AS pid',
+        [JOB_LOCK_NAMESPACE, jobId],
+      );
+      if (rows[0].ok) return { acquired: true, lock: heldLock(client, rows[0].pid, jobId) };
+
+      const holder = await findHolder(client, jobId);
+      const hung =
+        holder?.deadlineAt !== undefined && holder.deadlineAt.getTime() + TAKEOVER_GRACE_MS < now.getTime();
+      if (round === 0 && holder && hung) {
+        events.onTakeover?.(holder);
+        await client.query('SELECT pg_terminate_backend($1)', [holder.pid]);
+        await waitForBackendToEnd(client, holder.pid);
+        continue;
+      }
+      if (round < 2 && holder && holder.tickId === undefined) {
+        // The holder took the lock a moment ago and has not written its attempt row yet.
+        await new Promise((resolve) => setTimeout(resolve, 25));
+        continue;
+      }
+      client.release();
+      return { acquired: false, holder };
+    }
+    client.release();
+    return { acquired: false };
+  } catch (error) {
+    client.release(error as Error);
+    throw error;
+  }
+}
+
+function heldLock(client: DbClient, pid: number, jobId: string): JobLock {
+  let released = false;
+  return {
+    client,
+    pid,
+    async release() {
+      if (released) return;
+      released = true;
+      try {
+        await client.query('SELECT pg_advisory_unlock($1, hashtext($2))', [JOB_LOCK_NAMESPACE, jobId]);
+        client.release();
+      } catch (error) {
+        // Destroying the connection drops the lock just as surely.
+        client.release(error as Error);
+      }
+    },
+  };
+}
+
+async function findHolder(client: DbClient, jobId: string): Promise<LockHolder | undefined> {
+  const { rows } = await client.query<{
+    pid: number;
+    id: string | null;
+    tick_id: string | null;
+    deadline_at: Date | null;
+  }>(
+    `SELECT l.pid, a.id, a.tick_id, a.deadline_at
+       FROM pg_locks l
+       LEFT JOIN LATERAL (
+         SELECT id, tick_id, deadline_at FROM enx_jobs_attempts
+          WHERE job_id = $2 AND holder_pid = l.pid AND state = 'running'
+          ORDER BY id DESC LIMIT 1
+       ) a ON true
+      WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 2
+        AND l.classid = $1::bigint::oid
+        AND l.objid = ((hashtext($2)::bigint + 4294967296) % 4294967296)::oid
+      LIMIT 1`,
+    [JOB_LOCK_NAMESPACE, jobId],
+  );
+  const row = rows[0];
+  if (!row) return undefined;
+  return {
+    pid: row.pid,
+    attemptId: row.id ?? undefined,
+    tickId: row.tick_id ?? undefined,
+    deadlineAt: row.deadline_at ?? undefined,
+  };
+}
+
+async function waitForBackendToEnd(client: DbClient, pid: number): Promise<void> {
+  for (let i = 0; i < 40; i += 1) {
+    const { rowCount } = await client.query('SELECT 1 FROM pg_stat_activity WHERE pid = $1', [pid]);
+    if (!rowCount) return;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}

