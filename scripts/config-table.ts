@@ -8,6 +8,7 @@ import type { Field } from '../functions/core/config';
 import { runtimeConfig } from '../functions/core/runtime-config';
 
 function table(fields: readonly Field<unknown>[]): string {
+  if (fields.length === 0) return 'No settings of its own.';
   const rows = fields.map((field) => {
     const value =
       field.defaultText === undefined

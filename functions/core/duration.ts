@@ -18,14 +18,15 @@ const PART = /(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/y;
 /** Parses a Go duration into milliseconds; returns undefined when the text is not one. */
 export function parseDurationMs(text: string): number | undefined {
   const source = text.trim();
-  if (source === '0') return 0;
-  if (source === '') return undefined;
   let sign = 1;
   let index = 0;
   if (source[0] === '-' || source[0] === '+') {
     sign = source[0] === '-' ? -1 : 1;
     index = 1;
   }
+  // As in Go: a bare sign is not a duration, and "0" needs no unit whatever its sign.
+  if (source.length === index) return undefined;
+  if (source.slice(index) === '0') return 0;
   let total = 0;
   PART.lastIndex = index;
   while (PART.lastIndex < source.length) {

@@ -13,6 +13,7 @@ import { performance } from 'node:perf_hooks';
 import type { Request, Response } from '@google-cloud/functions-framework';
 import { StepsFailedError, TimeoutError, describeError } from './errors';
 import type { JobDefinition } from './job-spec';
+import { processSecrets } from './logger';
 import { abandonOrphans, closeAttempt, openAttempt, recordNonRun } from './ledger';
 import type { AttemptIdentity } from './ledger';
 import { acquireJobLock } from './lock';
@@ -96,14 +97,19 @@ async function runAttempt<C>(definition: JobDefinition<C>, runtime: Runtime, req
 
   if (!lockResult.acquired) {
     const holderTick = lockResult.holder?.tickId;
-    if (holderTick === tick.id) {
-      const reason = 'this tick is running in another attempt right now';
+    // An unknown holder may be running this very tick: answer non-2xx, so that a retry settles it
+    // rather than a 200 that would drop the tick if that holder fails.
+    if (holderTick === tick.id || holderTick === undefined) {
+      const reason =
+        holderTick === tick.id
+          ? 'this tick is running in another attempt right now'
+          : 'another attempt of this job holds the lock and has not recorded its tick yet; retry later';
       await recordNonRun(db, identity, 'duplicate', reason).catch(() => undefined);
       logger.notice(`duplicate request: ${reason}`, { event: 'duplicate' });
       await signal(tick, 0, 'skipped');
       return inProgress({ job: spec.id, tick: tick.id, reason });
     }
-    const reason = `tick ${holderTick ?? '(unknown)'} of this job is still running; jobs never overlap`;
+    const reason = `tick ${holderTick} of this job is still running; jobs never overlap`;
     await recordNonRun(db, identity, 'skipped', reason).catch(() => undefined);
     logger.notice(`skipped: ${reason}`, { event: 'skipped' });
     await signal(tick, 0, 'skipped');
@@ -181,7 +187,9 @@ async function runAttempt<C>(definition: JobDefinition<C>, runtime: Runtime, req
     }
 
     const exhausted = attempt >= maxAttempts;
-    const errors = errorList(failure);
+    // Error messages can quote a secret (a key in a URL, a refused credential); the logger scrubs
+    // its lines, and the ledger and the HTTP answer get the same treatment.
+    const errors = errorList(failure).map((error) => processSecrets.scrub(error));
     const partial = failure instanceof StepsFailedError ? failure.partial : undefined;
     await closeAttempt(lock.client, {
       attemptId: opened.attemptId,
@@ -212,7 +220,7 @@ async function runAttempt<C>(definition: JobDefinition<C>, runtime: Runtime, req
       });
     }
     await signal(tick, attempt, 'failed', exhausted);
-    return failed(failure, { ...fields, exhausted, result: partial });
+    return failed(failure, { ...fields, exhausted, result: partial }, errors);
   } catch (error) {
     logger.error(`job could not be run: ${describeError(error)}`, { event: 'failed', stage: 'ledger' });
     await signal(tick, 0, 'failed');

@@ -13,6 +13,9 @@ import type { Db, DbClient } from './db';
 const JOB_LOCK_NAMESPACE = 0x656e786b;
 /** Slack on the holder's deadline before we call it hung; covers clock skew between instances. */
 const TAKEOVER_GRACE_MS = 30_000;
+/** How long to wait for a holder to show which tick it runs (it writes its attempt row at once). */
+const HOLDER_SETTLE_MS = 2_000;
+const HOLDER_POLL_MS = 25;
 
 export interface JobLock {
   readonly client: DbClient;
@@ -45,7 +48,9 @@ export async function acquireJobLock(
 ): Promise<LockResult> {
   const client = await db.connect();
   try {
-    for (let round = 0; round < 3; round += 1) {
+    const settleBy = Date.now() + HOLDER_SETTLE_MS;
+    let tookOver = false;
+    for (;;) {
       const { rows } = await client.query<{ ok: boolean; pid: number }>(
         'SELECT pg_try_advisory_lock($1, hashtext($2)) AS ok, pg_backend_pid() AS pid',
         [JOB_LOCK_NAMESPACE, jobId],
@@ -55,22 +60,23 @@ export async function acquireJobLock(
       const holder = await findHolder(client, jobId);
       const hung =
         holder?.deadlineAt !== undefined && holder.deadlineAt.getTime() + TAKEOVER_GRACE_MS < now.getTime();
-      if (round === 0 && holder && hung) {
+      if (holder && hung && !tookOver) {
+        tookOver = true;
         events.onTakeover?.(holder);
         await client.query('SELECT pg_terminate_backend($1)', [holder.pid]);
         await waitForBackendToEnd(client, holder.pid);
         continue;
       }
-      if (round < 2 && holder && holder.tickId === undefined) {
-        // The holder took the lock a moment ago and has not written its attempt row yet.
-        await new Promise((resolve) => setTimeout(resolve, 25));
-        continue;
+      if (holder?.tickId !== undefined || Date.now() >= settleBy) {
+        client.release();
+        return { acquired: false, holder };
       }
-      client.release();
-      return { acquired: false, holder };
+      // No holder: it unlocked between our two queries, so try again at once. A holder without a
+      // running attempt has just taken the lock and not yet written its row, or has just closed its
+      // row and not yet unlocked; which tick it runs (if any) is known a moment later. Answering now
+      // would call a delivery of the same tick "another tick".
+      if (holder) await new Promise((resolve) => setTimeout(resolve, HOLDER_POLL_MS));
     }
-    client.release();
-    return { acquired: false };
   } catch (error) {
     client.release(error as Error);
     throw error;
@@ -79,6 +85,12 @@ export async function acquireJobLock(
 
 function heldLock(client: DbClient, pid: number, jobId: string): JobLock {
   let released = false;
+  // The pool stops listening for errors on a checked-out client, and the lock's client sits idle
+  // for the whole run. If its backend is terminated meanwhile (takeover, failover), pg emits
+  // 'error', and with no listener that is an uncaught exception. The loss needs no action here:
+  // the attempt's next ledger write and the release below see it.
+  const onLost = () => undefined;
+  client.on('error', onLost);
   return {
     client,
     pid,
@@ -87,8 +99,10 @@ function heldLock(client: DbClient, pid: number, jobId: string): JobLock {
       released = true;
       try {
         await client.query('SELECT pg_advisory_unlock($1, hashtext($2))', [JOB_LOCK_NAMESPACE, jobId]);
+        client.removeListener('error', onLost);
         client.release();
       } catch (error) {
+        client.removeListener('error', onLost);
         // Destroying the connection drops the lock just as surely.
         client.release(error as Error);
       }

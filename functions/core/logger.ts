@@ -87,12 +87,16 @@ export function createLogger(options: LoggerOptions = {}, context: LogContext = 
 
   const emit = (severity: Severity, message: string, fields: LogFields = {}): void => {
     if (RANK[severity] < minRank) return;
+    const time = new Date().toISOString();
     const entry: Record<string, unknown> = {
       severity,
       message,
-      time: new Date().toISOString(),
+      time,
       ...(maskFields({ ...context.fields, ...fields }) as LogFields),
     };
+    // A field that happens to be called severity or message must not change what Cloud Logging
+    // files the line under (alerts and queries key on severity).
+    Object.assign(entry, { severity, message, time });
     if (context.labels) entry['logging.googleapis.com/labels'] = context.labels;
     if (context.trace) entry['logging.googleapis.com/trace'] = context.trace;
     if (context.spanId) entry['logging.googleapis.com/spanId'] = context.spanId;
@@ -100,7 +104,7 @@ export function createLogger(options: LoggerOptions = {}, context: LogContext = 
     try {
       line = JSON.stringify(entry);
     } catch {
-      line = JSON.stringify({ severity, message, time: entry.time, note: 'fields were not serialisable' });
+      line = JSON.stringify({ severity, message, time, note: 'fields were not serialisable' });
     }
     write(secrets.scrub(line));
   };

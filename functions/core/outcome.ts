@@ -39,10 +39,14 @@ export function errorList(error: unknown): string[] {
   return [describeError(error)];
 }
 
-export function failed(error: unknown, fields: Record<string, unknown>): Answer {
+export function failed(
+  error: unknown,
+  fields: Record<string, unknown>,
+  errors: readonly string[] = errorList(error),
+): Answer {
   return {
     status: error instanceof TimeoutError ? 504 : 500,
-    body: { ok: false, status: 'failed', errors: errorList(error), ...fields },
+    body: { ok: false, status: 'failed', errors, ...fields },
   };
 }
 

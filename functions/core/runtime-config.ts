@@ -74,8 +74,18 @@ const fields = {
   signalsSink: oneOf(
     'SIGNALS_SINK',
     'local',
-    'Where heartbeats and attempt metrics go: local (in memory) or none.',
-    ['local', 'none'],
+    'Where heartbeats and attempt metrics go: cloud-monitoring, local (in memory) or none.',
+    ['cloud-monitoring', 'local', 'none'],
+  ),
+  monitoringEndpoint: text(
+    'MONITORING_API_ENDPOINT',
+    '',
+    "host:port of a loopback Monitoring API stand-in (local mode, tests); empty means Google's.",
+  ),
+  region: text(
+    'GOOGLE_CLOUD_REGION',
+    'global',
+    'Region the functions run in; a label of every metric series.',
   ),
   keyManager: oneOf(
     'KEY_MANAGER',

@@ -17,7 +17,11 @@ import type { RuntimeSettings } from './runtime-config';
 import type { SignalSink } from './signals';
 import { discardSignals, guarded, LocalSignalSink } from './signals';
 import type { Adapters } from '../adapters';
+import { CloudMonitoringSink } from '../adapters/cloud-monitoring-sink';
+import { LocalGauges } from '../adapters/gauges';
 import { LocalKeyManager } from '../adapters/local-key-manager';
+import { loopbackClientOptions } from '../adapters/loopback';
+import { MetricServiceClient } from '@google-cloud/monitoring';
 import { migrate } from '../db/migrate';
 
 export interface RuntimeOverrides {
@@ -44,6 +48,9 @@ export class Runtime {
   readonly sink: SignalSink;
   readonly verifier: InvocationVerifier;
   private pool?: Db;
+  private monitoringSink?: CloudMonitoringSink;
+  /** The watchdog's gauges when they are not sent to Cloud Monitoring; the local status page reads them. */
+  readonly localGauges = new LocalGauges();
   private builtAdapters?: Adapters;
   private schemaReady?: Promise<void>;
   private readonly jobConfigs = new Map<string, unknown>();
@@ -59,10 +66,7 @@ export class Runtime {
     this.logger =
       overrides.logger ??
       createLogger({ write: overrides.writeLine, minSeverity: SEVERITY[this.settings.logLevel] });
-    this.sink = guarded(
-      overrides.sink ?? (this.settings.signalsSink === 'none' ? discardSignals : new LocalSignalSink()),
-      this.logger,
-    );
+    this.sink = guarded(overrides.sink ?? this.defaultSink(), this.logger);
     this.verifier =
       overrides.verifier ??
       (this.settings.authMode === 'none'
@@ -85,6 +89,36 @@ export class Runtime {
         },
       );
     }
+  }
+
+  private defaultSink(): SignalSink {
+    switch (this.settings.signalsSink) {
+      case 'none':
+        return discardSignals;
+      case 'local':
+        return new LocalSignalSink();
+      case 'cloud-monitoring':
+        return this.monitoring();
+    }
+  }
+
+  /** The Cloud Monitoring writer, shared by the signal sink and the watchdog's gauges. */
+  private monitoring(): CloudMonitoringSink {
+    if (!this.monitoringSink) {
+      const s = this.settings;
+      const client = new MetricServiceClient(
+        s.monitoringEndpoint
+          ? loopbackClientOptions(s.monitoringEndpoint, s.projectId)
+          : { projectId: s.projectId },
+      );
+      this.monitoringSink = new CloudMonitoringSink(
+        client,
+        { projectId: s.projectId, location: s.region },
+        this.db(),
+        this.clock,
+      );
+    }
+    return this.monitoringSink;
   }
 
   db(): Db {
@@ -115,7 +149,10 @@ export class Runtime {
     if (!this.builtAdapters) {
       this.builtAdapters = this.overrides.adapters
         ? this.overrides.adapters(this.db())
-        : { keyManager: new LocalKeyManager(this.db(), this.clock) };
+        : {
+            keyManager: new LocalKeyManager(this.db(), this.clock),
+            gauges: this.settings.signalsSink === 'cloud-monitoring' ? this.monitoring() : this.localGauges,
+          };
     }
     return this.builtAdapters;
   }

@@ -92,8 +92,16 @@ export function guarded(sink: SignalSink, logger: Logger): SignalSink {
       job: signal.jobId,
       error: (error as Error)?.message ?? String(error),
     });
+  // Called inside a promise chain so that a sink which throws before returning a promise is caught
+  // too; otherwise the throw would escape into the handler and fail the attempt.
   return {
-    attemptStarted: (signal) => sink.attemptStarted(signal).catch((error) => warn(error, signal)),
-    attemptFinished: (signal) => sink.attemptFinished(signal).catch((error) => warn(error, signal)),
+    attemptStarted: (signal) =>
+      Promise.resolve()
+        .then(() => sink.attemptStarted(signal))
+        .catch((error) => warn(error, signal)),
+    attemptFinished: (signal) =>
+      Promise.resolve()
+        .then(() => sink.attemptFinished(signal))
+        .catch((error) => warn(error, signal)),
   };
 }

@@ -29,11 +29,26 @@ export function tickFromHeader(header: string | undefined, now: Date): Tick {
       manual: true,
     };
   }
-  const scheduledAt = new Date(header.trim());
-  if (Number.isNaN(scheduledAt.getTime()) || !/^\d{4}-\d{2}-\d{2}T/.test(header.trim())) {
+  const text = header.trim();
+  const scheduledAt = new Date(text);
+  if (Number.isNaN(scheduledAt.getTime()) || !isRfc3339(text)) {
     throw new TickError(
       `X-CloudScheduler-ScheduleTime "${header}" is not an RFC 3339 time; leave the header out for a manual run`,
     );
   }
   return { id: scheduledAt.toISOString(), scheduledAt, manual: false };
+}
+
+/**
+ * The full RFC 3339 shape, offset included: without one, Date reads the time in the instance's own
+ * zone, and Date rolls impossible days (02-30) into the next month; either would name another tick.
+ */
+const RFC_3339 = /^(\d{4})-(\d{2})-(\d{2})T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:\d{2})$/i;
+
+function isRfc3339(text: string): boolean {
+  const match = RFC_3339.exec(text);
+  if (!match) return false;
+  const [year, month, day] = match.slice(1, 4).map(Number);
+  const date = new Date(Date.UTC(year, month - 1, day));
+  return date.getUTCFullYear() === year && date.getUTCMonth() === month - 1 && date.getUTCDate() === day;
 }

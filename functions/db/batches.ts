@@ -6,6 +6,11 @@
  * whole pass scans the table once however many batches it takes. Tables keyed otherwise (the stats
  * tables) are walked by ctid; they are small. Table names and conditions are constants of the
  * calling code, never input; values always travel as parameters.
+ *
+ * The condition is checked twice in each statement: once to choose the batch, and again on the
+ * row being changed. A row that a concurrent transaction changes while the batch waits for its
+ * lock (an admin restoring an API key, say) is re-checked on its new version by PostgreSQL and
+ * left alone if it no longer matches; choosing by key alone would delete it anyway.
  */
 import type { Db } from '../core/db';
 
@@ -36,6 +41,11 @@ export async function updateInBatches(
   set: string,
   options: BatchOptions,
 ): Promise<number> {
+  // An updated row gets a new ctid; if it still matched it would be chosen again, forever. The id
+  // keyset only moves forward, so it cannot loop.
+  if (target.key === 'ctid') {
+    throw new Error(`updateInBatches on ${target.table}: updates must walk the id key, not ctid`);
+  }
   return inBatches(db, target, options, set);
 }
 
@@ -45,47 +55,53 @@ async function inBatches(
   options: BatchOptions,
   set: string | null,
 ): Promise<number> {
+  if (!Number.isInteger(options.batchSize) || options.batchSize < 1) {
+    throw new Error(`batch size must be a positive whole number, not ${options.batchSize}`);
+  }
   const n = target.params.length;
-  const action = (keyList: string) =>
-    set === null
-      ? `DELETE FROM ${target.table} WHERE ${keyList} RETURNING 1`
-      : `UPDATE ${target.table} SET ${set} WHERE ${keyList} RETURNING 1`;
+  const byCtid = (target.key ?? 'id') === 'ctid';
+  const action = (chosen: string) => {
+    const where = `${chosen} AND (${target.where})`;
+    return set === null
+      ? `DELETE FROM ${target.table} WHERE ${where} RETURNING 1`
+      : `UPDATE ${target.table} SET ${set} WHERE ${where} RETURNING 1`;
+  };
+
+  // `ctid = ANY(ARRAY(...))` rather than `ctid IN (...)`: only the former is a TID scan; the
+  // latter plans as a join over the whole table, per batch.
+  const sql = byCtid
+    ? `WITH batch AS MATERIALIZED (
+           SELECT ctid FROM ${target.table} WHERE (${target.where}) LIMIT $${n + 1}
+         ), changed AS (
+           ${action('ctid = ANY(ARRAY(SELECT ctid FROM batch))')}
+         )
+         SELECT (SELECT count(*)::int FROM changed) AS changed,
+                (SELECT count(*)::int FROM batch) AS scanned,
+                NULL::text AS last`
+    : `WITH batch AS MATERIALIZED (
+           SELECT id FROM ${target.table} WHERE (${target.where}) AND id > $${n + 2}::bigint
+            ORDER BY id LIMIT $${n + 1}
+         ), changed AS (
+           ${action('id IN (SELECT id FROM batch)')}
+         )
+         SELECT (SELECT count(*)::int FROM changed) AS changed,
+                (SELECT count(*)::int FROM batch) AS scanned,
+                (SELECT max(id)::text FROM batch) AS last`;
 
   let total = 0;
-  if ((target.key ?? 'id') === 'ctid') {
-    const sql = `WITH changed AS (
-        ${action(`ctid = ANY(ARRAY(SELECT ctid FROM ${target.table} WHERE ${target.where} LIMIT $${n + 1}))`)}
-      ) SELECT count(*)::int AS changed FROM changed`;
-    for (;;) {
-      options.signal?.throwIfAborted();
-      const started = Date.now();
-      const { rows } = await db.query<{ changed: number }>(sql, [...target.params, options.batchSize]);
-      total += rows[0].changed;
-      options.onBatch?.(rows[0].changed, Date.now() - started);
-      if (rows[0].changed < options.batchSize) return total;
-    }
-  }
-
-  const sql = `WITH batch AS (
-      SELECT id FROM ${target.table} WHERE (${target.where}) AND id > $${n + 1}::bigint ORDER BY id LIMIT $${n + 2}
-    ), changed AS (
-      ${action('id IN (SELECT id FROM batch)')}
-    )
-    SELECT (SELECT count(*)::int FROM changed) AS changed,
-           (SELECT count(*)::int FROM batch) AS scanned,
-           (SELECT max(id)::text FROM batch) AS last`;
   let last = '-9223372036854775808';
   for (;;) {
     options.signal?.throwIfAborted();
     const started = Date.now();
-    const { rows } = await db.query<{ changed: number; scanned: number; last: string | null }>(sql, [
-      ...target.params,
-      last,
-      options.batchSize,
-    ]);
+    const params = byCtid
+      ? [...target.params, options.batchSize]
+      : [...target.params, options.batchSize, last];
+    const { rows } = await db.query<{ changed: number; scanned: number; last: string | null }>(sql, params);
     total += rows[0].changed;
     options.onBatch?.(rows[0].changed, Date.now() - started);
-    if (rows[0].scanned < options.batchSize || rows[0].last === null) return total;
-    last = rows[0].last;
+    // A short batch means nothing matched beyond it. Counting the rows chosen rather than those
+    // changed keeps going when a concurrent change made some chosen rows no longer match.
+    if (rows[0].scanned < options.batchSize) return total;
+    if (rows[0].last !== null) last = rows[0].last;
   }
 }

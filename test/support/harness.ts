@@ -14,7 +14,9 @@ import { createJobHandler } from '../../functions/core/handler';
 import type { AnyJobDefinition } from '../../functions/core/job-spec';
 import { memoryWriter } from '../../functions/core/logger';
 import { Runtime } from '../../functions/core/runtime';
-import { LocalSignalSink } from '../../functions/core/signals';
+import type { RuntimeOverrides } from '../../functions/core/runtime';
+import { LocalSignalSink, fanOut } from '../../functions/core/signals';
+import type { SignalSink } from '../../functions/core/signals';
 import { jobDefinitions } from '../../functions/jobs';
 import { startTokenIssuer } from '../../local/token-issuer';
 import type { TokenIssuer } from '../../local/token-issuer';
@@ -32,6 +34,13 @@ export interface HarnessOptions {
   readonly clock?: Clock;
   readonly adapters?: (db: Db) => Adapters;
   readonly database?: TestDatabase;
+  /**
+   * Another sink the runtime writes to, after the harness's own tally (`harness.sink`); a failing
+   * one shows how the runtime copes with a broken metrics backend.
+   */
+  readonly sink?: SignalSink;
+  /** Runtime overrides applied over the harness's own (verifier, logger, ...). */
+  readonly overrides?: RuntimeOverrides;
 }
 
 export interface InvokeOptions {
@@ -71,7 +80,14 @@ export async function createHarness(options: HarnessOptions = {}): Promise<Harne
       LOG_LEVEL: 'debug',
       ...options.env,
     },
-    { db: db.pool, writeLine: logs.write, sink, clock: options.clock, adapters: options.adapters },
+    {
+      db: db.pool,
+      writeLine: logs.write,
+      sink: options.sink ? fanOut(sink, options.sink) : sink,
+      clock: options.clock,
+      adapters: options.adapters,
+      ...options.overrides,
+    },
   );
   const names = new Map<string, string>();
   registrations += 1;

@@ -9,18 +9,17 @@ import type { CleanupConfig } from './config';
 import { cleanupSteps } from './steps';
 import type { StepOutcome } from './steps';
 
-function summarise(report: StepReport<StepOutcome>): Record<string, unknown> {
-  const purged: Record<string, number> = {};
-  for (const [step, outcome] of Object.entries(report.results)) purged[step] = outcome.count;
-  const destroyed = report.results.TOKEN_SIGNING_KEY?.destroyed ?? [];
-  return { purged, destroyedKeyVersions: destroyed, stepDurationsMs: report.durationsMs };
-}
-
 export async function runCleanup(context: JobContext, config: CleanupConfig): Promise<JobResult> {
-  const report = await runSteps(cleanupSteps(context, config), {
-    logger: context.logger,
-    signal: context.signal,
-    summarise,
+  // Kept outside the step results so that a failed step 9 still reports the versions it destroyed:
+  // the ledger's partial result is then the record of which KMS versions are gone.
+  const destroyedKeyVersions: string[] = [];
+  const summarise = (report: StepReport<StepOutcome>): Record<string, unknown> => {
+    const purged: Record<string, number> = {};
+    for (const [step, outcome] of Object.entries(report.results)) purged[step] = outcome.count;
+    return { purged, destroyedKeyVersions: [...destroyedKeyVersions], stepDurationsMs: report.durationsMs };
+  };
+  const steps = cleanupSteps(context, config, {
+    keyVersionDestroyed: (name) => destroyedKeyVersions.push(name),
   });
-  return summarise(report);
+  return summarise(await runSteps(steps, { logger: context.logger, signal: context.signal, summarise }));
 }

@@ -4,8 +4,13 @@
  * on purpose:
  * - step 17 (UNCLAIMED_USER_REPORTS) uses USER_REPORT_UNCLAIMED_MAX_AGE, floored by the longest code
  *   of a realm that issues user reports (tested with the bit, not `>= 16`), as intended;
- * - step 9 (TOKEN_SIGNING_KEY) keeps going past a failing key and reports what it destroyed;
- * - all thresholds come from one instant, the injected clock's.
+ * - step 9 (TOKEN_SIGNING_KEY) keeps going past a failing key and reports what it destroyed, in
+ *   the error and in the run's (partial) result;
+ * - all thresholds come from one instant, the injected clock's;
+ * - `date` columns are compared with the threshold's UTC calendar day, sent as a date literal, as
+ *   the original (whose clock was UTC) effectively did. A bare Date parameter would be inferred as
+ *   `date` from the day node-pg writes in the process's local time zone, so the purged days would
+ *   shift with TZ.
  */
 import { deleteInBatches, updateInBatches } from '../../db/batches';
 import type { BatchTarget } from '../../db/batches';
@@ -17,9 +22,23 @@ import { purgeTokenSigningKeys } from './token-keys';
 /** The user-report bit of realms.allowed_test_types. */
 const USER_REPORT_TEST_TYPE = 16;
 
-export type StepOutcome = { readonly count: number; readonly destroyed?: string[] };
+export type StepOutcome = { readonly count: number };
 
-export function cleanupSteps(context: JobContext, config: CleanupConfig): Step<StepOutcome>[] {
+export interface CleanupRecorder {
+  /** Called for each token-signing key version destroyed, even when step 9 fails later on. */
+  keyVersionDestroyed(name: string): void;
+}
+
+/** The UTC calendar day of an instant, as a date literal ('2026-08-24'). */
+function utcDay(instant: Date): string {
+  return instant.toISOString().slice(0, 10);
+}
+
+export function cleanupSteps(
+  context: JobContext,
+  config: CleanupConfig,
+  recorder: CleanupRecorder = { keyVersionDestroyed: () => undefined },
+): Step<StepOutcome>[] {
   const { db, signal, logger } = context;
   const now = context.clock.now();
   const before = (ageMs: number) => new Date(now.getTime() - ageMs);
@@ -34,11 +53,12 @@ export function cleanupSteps(context: JobContext, config: CleanupConfig): Step<S
       return { count };
     },
   });
-  const statsPurge = (name: string, table: string, column = 'date') =>
+  // A day's row goes once the threshold has passed into a later UTC day, as in the original.
+  const statsPurge = (name: string, table: string) =>
     purge(name, table.replace(/_/g, ' '), {
       table,
-      where: `${column} < $1`,
-      params: [before(config.statsMaxAgeMs)],
+      where: 'date < $1::date',
+      params: [utcDay(before(config.statsMaxAgeMs))],
       key: 'ctid',
     });
 
@@ -111,6 +131,7 @@ export function cleanupSteps(context: JobContext, config: CleanupConfig): Step<S
           tokenSigningKey: config.tokenSigningKey,
           logger,
           signal,
+          onDestroyed: recorder.keyVersionDestroyed,
         });
         logger.info('purged token signing keys', {
           event: 'purged',
@@ -119,12 +140,11 @@ export function cleanupSteps(context: JobContext, config: CleanupConfig): Step<S
           destroyed: result.destroyed,
         });
         if (result.failures.length > 0) {
-          const error = new Error(
+          throw new Error(
             `${result.failures.length} key(s) not purged (${result.destroyed.length} destroyed: ${result.destroyed.join(', ') || 'none'}): ${result.failures.join('; ')}`,
           );
-          throw error;
         }
-        return { count: result.destroyed.length, destroyed: result.destroyed };
+        return { count: result.destroyed.length };
       },
     },
     purge('VERIFICATION_SIGNING_KEY', 'soft-deleted realm signing keys', {
@@ -132,15 +152,21 @@ export function cleanupSteps(context: JobContext, config: CleanupConfig): Step<S
       where: 'deleted_at IS NOT NULL AND deleted_at < $1',
       params: [before(config.verificationSigningKeyMaxAgeMs)],
     }),
-    statsPurge('KEY_SERVER_STATS', 'key_server_stats_days', 'day'),
+    // key_server_stats_days.day is a timestamptz: compared as an instant, as in the original.
+    purge('KEY_SERVER_STATS', 'key server stats days', {
+      table: 'key_server_stats_days',
+      where: 'day < $1',
+      params: [before(config.statsMaxAgeMs)],
+      key: 'ctid',
+    }),
     statsPurge('AUTHORIZED_APP_STATS', 'authorized_app_stats'),
     statsPurge('EXTERNAL_ISSUER_STATS', 'external_issuer_stats'),
     statsPurge('SMS_ERROR_STATS', 'sms_error_stats'),
     statsPurge('REALM_STATS', 'realm_stats'),
     purge('REALM_CHAFF_EVENT', 'realm chaff events', {
       table: 'realm_chaff_events',
-      where: 'date < $1',
-      params: [new Date(utcMidnight.getTime() - config.realmChaffEventMaxAgeMs)],
+      where: 'date < $1::date',
+      params: [utcDay(new Date(utcMidnight.getTime() - config.realmChaffEventMaxAgeMs))],
       key: 'ctid',
     }),
     {

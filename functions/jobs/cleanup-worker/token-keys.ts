@@ -19,7 +19,14 @@ export interface TokenKeyPurge {
 export async function purgeTokenSigningKeys(
   db: Db,
   keyManager: KeyManager,
-  options: { before: Date; tokenSigningKey: string; logger: Logger; signal: AbortSignal },
+  options: {
+    before: Date;
+    tokenSigningKey: string;
+    logger: Logger;
+    signal: AbortSignal;
+    /** Told of each destroyed version as it happens, so an abort part-way loses none. */
+    onDestroyed?: (name: string) => void;
+  },
 ): Promise<TokenKeyPurge> {
   const { rows } = await db.query<{ id: string; key_version_id: string }>(
     `SELECT id, key_version_id FROM token_signing_keys
@@ -31,7 +38,9 @@ export async function purgeTokenSigningKeys(
   const prefix = `${options.tokenSigningKey}/cryptoKeyVersions/`;
   for (const row of rows) {
     options.signal.throwIfAborted();
-    if (!row.key_version_id.startsWith(prefix)) {
+    // Exactly `<key>/cryptoKeyVersions/<n>`: a bare prefix test would also pass `<key>/cryptoKeyVersions/1/x`.
+    const version = row.key_version_id.startsWith(prefix) ? row.key_version_id.slice(prefix.length) : '';
+    if (!/^\d+$/.test(version)) {
       purge.failures.push(
         `token_signing_keys id ${row.id}: ${row.key_version_id} is not a version of TOKEN_SIGNING_KEY; refusing to destroy it (check TOKEN_SIGNING_KEY)`,
       );
@@ -47,6 +56,7 @@ export async function purgeTokenSigningKeys(
         });
       }
       purge.destroyed.push(row.key_version_id);
+      options.onDestroyed?.(row.key_version_id);
       await db.query('DELETE FROM token_signing_keys WHERE id = $1 AND is_active IS FALSE', [row.id]);
     } catch (error) {
       purge.failures.push(`token_signing_keys id ${row.id} (${row.key_version_id}): ${describeError(error)}`);

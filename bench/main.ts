@@ -1,0 +1,205 @@
+/**
+ * npm run bench [-- [--quick] [runtime] [purge]]
+ *
+ * Speed targets of the job runtime, measured as ratios against a baseline taken in the same run on
+ * the same machine, never as timed tests. Starts one throwaway embedded PostgreSQL on 127.0.0.1,
+ * runs the chosen benchmarks (all by default), prints a table per benchmark and a summary, stops
+ * everything and exits 0 whether targets were met or missed: the numbers are for humans. Exits 1
+ * only when a benchmark could not run.
+ *
+ *   runtime  (a) runtime overhead per invocation vs a bare Functions Framework handler
+ *   purge    (b) cleanup purge throughput: deleteInBatches vs one unbatched DELETE
+ *   --quick  fewer calls and 100,000 rows instead of 1,000,000
+ */
+import './env';
+import { performance } from 'node:perf_hooks';
+import { Pool } from 'pg';
+import { migrate } from '../functions/db/migrate';
+import { startEmbeddedPostgres } from '../local/embedded-postgres';
+import type { PostgresServer } from '../local/embedded-postgres';
+import {
+  CLEANUP_DEFAULT_BATCH_SIZE,
+  PURGE_TARGET_RATIO,
+  PURGE_TARGET_SLOWEST_MS,
+  formatCleanupPurge,
+  runCleanupPurge,
+} from './cleanup-purge';
+import type { CleanupPurgeResult } from './cleanup-purge';
+import { RUNTIME_TARGET_ADDED_MS, formatRuntimeOverhead, runRuntimeOverhead } from './runtime-overhead';
+import type { RuntimeOverheadResult } from './runtime-overhead';
+import type { Cell } from './stats';
+import { fmt, fmtInt, table, verdict } from './stats';
+
+const BENCHES = ['runtime', 'purge'] as const;
+type BenchName = (typeof BENCHES)[number];
+
+/** A bench that is still running after this long is stuck: stop Postgres and give up. */
+const WATCHDOG_MS = 20 * 60_000;
+const TEMPLATE = 'bench_migrated';
+
+const USAGE = `usage: npm run bench -- [--quick] [${BENCHES.join('] [')}]
+  runtime  runtime overhead per invocation vs a bare Functions Framework handler
+  purge    cleanup purge throughput: deleteInBatches vs one unbatched DELETE
+  --quick  fewer calls, 100,000 rows instead of 1,000,000`;
+
+interface Args {
+  readonly quick: boolean;
+  readonly benches: readonly BenchName[];
+}
+
+function parseArgs(argv: readonly string[]): Args | string {
+  let quick = false;
+  const chosen = new Set<BenchName>();
+  for (const arg of argv) {
+    if (arg === '--quick') quick = true;
+    else if (arg === '--help' || arg === '-h') return USAGE;
+    else if ((BENCHES as readonly string[]).includes(arg)) chosen.add(arg as BenchName);
+    else return `unknown argument "${arg}"\n${USAGE}`;
+  }
+  return { quick, benches: chosen.size > 0 ? BENCHES.filter((name) => chosen.has(name)) : BENCHES };
+}
+
+function settingsFor(quick: boolean) {
+  return quick
+    ? {
+        runtime: { warmup: 30, calls: 150, roundSize: 10, breakdownSamples: 50 },
+        purge: { rows: 100_000, repetitions: 2 },
+      }
+    : {
+        runtime: { warmup: 100, calls: 500, roundSize: 10, breakdownSamples: 200 },
+        purge: { rows: 1_000_000, repetitions: 2 },
+      };
+}
+
+const log = (line: string) => process.stdout.write(line + '\n');
+
+function summaryTable(runtime?: RuntimeOverheadResult, purge?: CleanupPurgeResult): string {
+  const rows: Cell[][] = [];
+  if (runtime) {
+    rows.push([
+      'runtime overhead, median per call',
+      `${fmt(runtime.bare.median, 3)} ms`,
+      `${fmt(runtime.runtime.median, 3)} ms`,
+      `${fmt(runtime.ratio, 2)}x`,
+      `added < ${RUNTIME_TARGET_ADDED_MS} ms`,
+      `${fmt(runtime.addedMedianMs, 3)} ms`,
+      verdict(runtime.pass),
+    ]);
+  }
+  if (purge) {
+    for (const ours of purge.ours) {
+      rows.push([
+        `purge throughput, batch ${ours.batchSize}${ours.batchSize === CLEANUP_DEFAULT_BATCH_SIZE ? ' (default)' : ''}`,
+        `${fmtInt(purge.limit.rowsPerSecond)} rows/s`,
+        `${fmtInt(ours.rowsPerSecond)} rows/s`,
+        fmt(ours.ratio, 2),
+        `ratio >= ${PURGE_TARGET_RATIO}`,
+        fmt(ours.ratio, 2),
+        verdict(ours.ratio >= PURGE_TARGET_RATIO),
+      ]);
+    }
+    for (const ours of purge.ours) {
+      rows.push([
+        `slowest batch statement, batch ${ours.batchSize}`,
+        `${fmt(purge.limit.slowestStatementMs, 0)} ms`,
+        `${fmt(ours.slowestStatementMs, 0)} ms`,
+        '',
+        `< ${PURGE_TARGET_SLOWEST_MS} ms`,
+        `${fmt(ours.slowestStatementMs, 0)} ms`,
+        verdict(ours.slowestStatementMs < PURGE_TARGET_SLOWEST_MS),
+      ]);
+    }
+  }
+  return table(['benchmark', 'baseline', 'ours', 'ratio', 'target', 'measured', 'verdict'], rows);
+}
+
+async function main(): Promise<number> {
+  const args = parseArgs(process.argv.slice(2));
+  if (typeof args === 'string') {
+    const ok = args === USAGE;
+    (ok ? process.stdout : process.stderr).write(args + '\n');
+    return ok ? 0 : 2;
+  }
+  const settings = settingsFor(args.quick);
+  const started = performance.now();
+  log(`enx-jobs bench (${args.quick ? 'quick' : 'full'}): ${args.benches.join(', ')}`);
+  log(`node ${process.version}, ${process.platform}/${process.arch}; medians over interleaved runs\n`);
+
+  const pgLog: string[] = [];
+  let pg: PostgresServer | undefined;
+  let stopping: Promise<void> | undefined;
+  const stopPg = () => (stopping ??= pg ? pg.stop().catch(() => undefined) : Promise.resolve());
+
+  const watchdog = setTimeout(() => {
+    process.stderr.write(`bench: still running after ${WATCHDOG_MS / 60_000} min; giving up\n`);
+    void stopPg().finally(() => process.exit(1));
+  }, WATCHDOG_MS);
+  watchdog.unref();
+  const onSignal = (signal: NodeJS.Signals) => {
+    process.stderr.write(`bench: ${signal}; stopping Postgres\n`);
+    void stopPg().finally(() => process.exit(130));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+
+  try {
+    log('starting embedded PostgreSQL (throwaway, fsync off) ...');
+    pg = await startEmbeddedPostgres({
+      persistent: false,
+      fast: true,
+      onLog: (line) => {
+        pgLog.push(line);
+        if (pgLog.length > 50) pgLog.shift();
+      },
+    });
+    await pg.createDatabase(TEMPLATE);
+    const pool = new Pool({ connectionString: pg.url(TEMPLATE), max: 1 });
+    try {
+      await migrate(pool);
+    } finally {
+      await pool.end();
+    }
+
+    let runtimeResult: RuntimeOverheadResult | undefined;
+    let purgeResult: CleanupPurgeResult | undefined;
+
+    if (args.benches.includes('runtime')) {
+      log('\n(a) runtime overhead per invocation');
+      runtimeResult = await runRuntimeOverhead({ pg, template: TEMPLATE, log, ...settings.runtime });
+      log('');
+      log(formatRuntimeOverhead(runtimeResult));
+    }
+    if (args.benches.includes('purge')) {
+      log('\n(b) cleanup purge throughput (VERIFICATION_CODE step)');
+      purgeResult = await runCleanupPurge({
+        pg,
+        template: TEMPLATE,
+        log,
+        batchSizes: [CLEANUP_DEFAULT_BATCH_SIZE, 10_000, 20_000],
+        ...settings.purge,
+      });
+      log('');
+      log(formatCleanupPurge(purgeResult));
+    }
+
+    log('\nsummary');
+    log(summaryTable(runtimeResult, purgeResult));
+    log(`\ntotal ${fmt((performance.now() - started) / 1000, 1)} s; targets are reported, never enforced (exit 0)`);
+    return 0;
+  } catch (error) {
+    process.stderr.write(`bench failed: ${(error as Error)?.stack ?? String(error)}\n`);
+    if (pgLog.length > 0) process.stderr.write(`last PostgreSQL log lines:\n${pgLog.slice(-10).join('\n')}\n`);
+    return 1;
+  } finally {
+    await stopPg();
+    clearTimeout(watchdog);
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error) => {
+    process.stderr.write(`bench failed: ${String(error)}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,405 @@
+/**
+ * Benchmark (a): what the runtime adds to every invocation.
+ *
+ * Baseline: a bare Functions Framework HTTP function that answers {ok:true}.
+ * Ours: a no-op job (the catalog's cleanup-worker spec with no config and `run = async () => ({})`)
+ * behind the full runtime: OIDC verification of a real token minted by the loopback issuer, tick
+ * naming, the advisory job lock, the ledger rows, the timeout wrapper, the signals and the logs.
+ *
+ * Both are served by the real Functions Framework (getTestServer) on 127.0.0.1 and called over real
+ * HTTP with one keep-alive connection each, sequentially, in interleaved rounds so that noise from
+ * other processes lands on both sides alike. Every runtime call carries its own
+ * X-CloudScheduler-ScheduleTime, so every call really runs the job (no duplicate answers).
+ *
+ * A breakdown then times the pieces in process (no HTTP): the verifier alone, a database round
+ * trip, the lock, the ledger writes, and the whole handler called directly.
+ */
+import { randomBytes } from 'node:crypto';
+import { closeSync, openSync, writeSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { performance } from 'node:perf_hooks';
+import * as functions from '@google-cloud/functions-framework';
+import type { Request, Response } from '@google-cloud/functions-framework';
+import { getTestServer } from '@google-cloud/functions-framework/testing';
+import { cleanupWorker } from '../functions/catalog';
+import { noConfig } from '../functions/core/config';
+import { createJobHandler } from '../functions/core/handler';
+import { defineJob } from '../functions/core/job-spec';
+import { abandonOrphans, closeAttempt, openAttempt } from '../functions/core/ledger';
+import { acquireJobLock } from '../functions/core/lock';
+import { Runtime } from '../functions/core/runtime';
+import { tickFromHeader } from '../functions/core/tick';
+import type { PostgresServer } from '../local/embedded-postgres';
+import { startTokenIssuer } from '../local/token-issuer';
+import type { Summary } from './stats';
+import { fmt, summarize, table, verdict } from './stats';
+
+export const RUNTIME_TARGET_ADDED_MS = 5;
+
+const INVOKER = 'scheduler-invoker@enx-bench-project.iam.gserviceaccount.com';
+const AUDIENCE = 'https://bench-noop.example.run.app';
+const REQUEST_TIMEOUT_MS = 30_000;
+
+export interface RuntimeOverheadOptions {
+  readonly pg: PostgresServer;
+  /** A migrated database to clone. */
+  readonly template: string;
+  readonly warmup: number;
+  readonly calls: number;
+  /** Calls per side per round; sides alternate which goes first. */
+  readonly roundSize: number;
+  /** Samples per piece in the in-process breakdown. */
+  readonly breakdownSamples: number;
+  readonly log: (line: string) => void;
+}
+
+export interface BreakdownRow {
+  readonly piece: string;
+  readonly summary: Summary;
+  readonly note: string;
+}
+
+export interface RuntimeOverheadResult {
+  readonly bare: Summary;
+  readonly runtime: Summary;
+  readonly addedMedianMs: number;
+  /** Median over rounds of (runtime round median − bare round median): the paired estimate. */
+  readonly addedPairedMs: number;
+  readonly ratio: number;
+  readonly pass: boolean;
+  readonly breakdown: readonly BreakdownRow[];
+  readonly logLines: number;
+}
+
+interface HttpResult {
+  readonly status: number;
+  readonly body: string;
+  readonly ms: number;
+}
+
+function get(agent: http.Agent, port: number, headers: Record<string, string>): Promise<HttpResult> {
+  return new Promise((resolve, reject) => {
+    const started = performance.now();
+    const request = http.request(
+      { host: '127.0.0.1', port, path: '/', method: 'GET', agent, headers, timeout: REQUEST_TIMEOUT_MS },
+      (response) => {
+        const chunks: Buffer[] = [];
+        response.on('data', (chunk: Buffer) => chunks.push(chunk));
+        response.on('error', reject);
+        response.on('end', () =>
+          resolve({
+            status: response.statusCode ?? 0,
+            body: Buffer.concat(chunks).toString('utf8'),
+            ms: performance.now() - started,
+          }),
+        );
+      },
+    );
+    request.on('timeout', () => request.destroy(new Error(`request timed out after ${REQUEST_TIMEOUT_MS} ms`)));
+    request.on('error', reject);
+    request.end();
+  });
+}
+
+async function listen(name: string): Promise<{ server: http.Server; port: number }> {
+  const server = getTestServer(name) as http.Server;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve());
+  });
+  return { server, port: (server.address() as AddressInfo).port };
+}
+
+async function closeServer(server: http.Server): Promise<void> {
+  server.closeAllConnections();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+}
+
+/** Distinct, well-formed schedule times: one minute apart from 2020-01-01, never repeating. */
+let scheduleCounter = 0;
+function nextScheduleTime(): string {
+  scheduleCounter += 1;
+  return new Date(Date.UTC(2020, 0, 1) + scheduleCounter * 60_000).toISOString();
+}
+
+function traceHeader(): string {
+  return `${randomBytes(16).toString('hex')}/${randomBytes(4).readUInt32BE()};o=1`;
+}
+
+let registrations = 0;
+
+export async function runRuntimeOverhead(options: RuntimeOverheadOptions): Promise<RuntimeOverheadResult> {
+  const { pg, log } = options;
+  registrations += 1;
+  const database = `bench_runtime_${registrations}`;
+  await pg.createDatabase(database, options.template);
+
+  const issuer = await startTokenIssuer();
+  // Production writes log lines synchronously to stdout; /dev/null keeps that syscall in the
+  // measurement without flooding the bench's own output.
+  const devNull = openSync('/dev/null', 'w');
+  let logLines = 0;
+  const runtime = new Runtime(
+    {
+      DATABASE_URL: pg.url(database),
+      OIDC_ISSUER: issuer.issuer,
+      OIDC_JWKS_URL: issuer.jwksUrl,
+      OIDC_AUDIENCE: AUDIENCE,
+      OIDC_INVOKER_EMAILS: INVOKER,
+      GOOGLE_CLOUD_PROJECT: 'enx-bench-project',
+      LOG_LEVEL: 'info',
+      SIGNALS_SINK: 'local',
+      DB_MIGRATE: 'auto',
+    },
+    {
+      writeLine: (line) => {
+        logLines += 1;
+        writeSync(devNull, line + '\n');
+      },
+    },
+  );
+
+  const definition = defineJob(
+    {
+      ...cleanupWorker,
+      id: 'bench-noop',
+      description: 'No-op job: measures the runtime around it.',
+      config: noConfig,
+    },
+    async () => ({}),
+  );
+  const handler = createJobHandler(definition, runtime);
+  const runtimeName = `bench_runtime_noop_${registrations}`;
+  const bareName = `bench_bare_${registrations}`;
+  functions.http(runtimeName, handler);
+  functions.http(bareName, (_req, res) => {
+    res.status(200).json({ ok: true });
+  });
+
+  const runtimeServer = await listen(runtimeName);
+  const bareServer = await listen(bareName);
+  const runtimeAgent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  const bareAgent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  const token = await issuer.mint({ audience: AUDIENCE, email: INVOKER, ttlSeconds: 3600 });
+
+  const callBare = async (): Promise<number> => {
+    const result = await get(bareAgent, bareServer.port, {});
+    if (result.status !== 200) throw new Error(`bare function answered ${result.status}: ${result.body}`);
+    return result.ms;
+  };
+  const callRuntime = async (): Promise<number> => {
+    const result = await get(runtimeAgent, runtimeServer.port, {
+      authorization: `Bearer ${token}`,
+      'x-cloudscheduler-scheduletime': nextScheduleTime(),
+      'x-cloud-trace-context': traceHeader(),
+      'user-agent': 'Google-Cloud-Scheduler',
+    });
+    const body = JSON.parse(result.body) as { status?: string };
+    if (result.status !== 200 || body.status !== 'succeeded') {
+      throw new Error(`runtime answered ${result.status} (${body.status}), not a run: ${result.body}`);
+    }
+    return result.ms;
+  };
+
+  try {
+    log(`  runtime overhead: warm-up ${options.warmup} calls per side`);
+    for (let i = 0; i < options.warmup; i += 1) {
+      await callBare();
+      await callRuntime();
+    }
+
+    log(`  runtime overhead: ${options.calls} measured calls per side, ${options.roundSize} per round`);
+    const bare: number[] = [];
+    const ours: number[] = [];
+    const pairedDiffs: number[] = [];
+    const rounds = Math.ceil(options.calls / options.roundSize);
+    for (let round = 0; round < rounds; round += 1) {
+      const size = Math.min(options.roundSize, options.calls - round * options.roundSize);
+      const roundBare: number[] = [];
+      const roundOurs: number[] = [];
+      const sides = [
+        async () => {
+          for (let i = 0; i < size; i += 1) roundBare.push(await callBare());
+        },
+        async () => {
+          for (let i = 0; i < size; i += 1) roundOurs.push(await callRuntime());
+        },
+      ];
+      if (round % 2 === 1) sides.reverse();
+      for (const side of sides) await side();
+      bare.push(...roundBare);
+      ours.push(...roundOurs);
+      pairedDiffs.push(summarize(roundOurs).median - summarize(roundBare).median);
+    }
+
+    log(`  runtime overhead: in-process breakdown, ${options.breakdownSamples} samples per piece`);
+    const breakdown = await measureBreakdown(runtime, definition.spec.id, handler, token, options);
+
+    const bareSummary = summarize(bare);
+    const oursSummary = summarize(ours);
+    const addedMedianMs = oursSummary.median - bareSummary.median;
+    return {
+      bare: bareSummary,
+      runtime: oursSummary,
+      addedMedianMs,
+      addedPairedMs: summarize(pairedDiffs).median,
+      ratio: oursSummary.median / bareSummary.median,
+      pass: addedMedianMs < RUNTIME_TARGET_ADDED_MS,
+      breakdown,
+      logLines,
+    };
+  } finally {
+    runtimeAgent.destroy();
+    bareAgent.destroy();
+    await closeServer(runtimeServer.server);
+    await closeServer(bareServer.server);
+    await runtime.close();
+    await issuer.close();
+    closeSync(devNull);
+  }
+}
+
+async function measureBreakdown(
+  runtime: Runtime,
+  jobId: string,
+  handler: ReturnType<typeof createJobHandler>,
+  token: string,
+  options: RuntimeOverheadOptions,
+): Promise<BreakdownRow[]> {
+  const db = runtime.db();
+  const bearer = `Bearer ${token}`;
+  const pieces: { name: string; note: string; run: () => Promise<number> }[] = [
+    {
+      name: 'auth: verifier.verify',
+      note: 'jose jwtVerify, RS256, cached JWKS',
+      run: async () => {
+        const started = performance.now();
+        await runtime.verifier.verify(bearer);
+        return performance.now() - started;
+      },
+    },
+    {
+      name: 'db round trip: SELECT 1',
+      note: 'pool.query; the unit of the rows below',
+      run: async () => {
+        const started = performance.now();
+        await db.query('SELECT 1');
+        return performance.now() - started;
+      },
+    },
+    {
+      name: 'lock: acquire + release',
+      note: 'connect, pg_try_advisory_lock, unlock',
+      run: async () => {
+        const started = performance.now();
+        const result = await acquireJobLock(db, `${jobId}-breakdown`, new Date());
+        if (!result.acquired) throw new Error('breakdown lock not acquired');
+        await result.lock.release();
+        return performance.now() - started;
+      },
+    },
+    {
+      name: 'ledger: orphans + open + close',
+      note: '3 statements on the lock connection',
+      run: async () => {
+        const now = new Date();
+        const result = await acquireJobLock(db, `${jobId}-breakdown`, now);
+        if (!result.acquired) throw new Error('breakdown lock not acquired');
+        const { client, pid } = result.lock;
+        try {
+          const started = performance.now();
+          await abandonOrphans(client, `${jobId}-breakdown`, now, 4);
+          const opened = await openAttempt(
+            client,
+            { jobId: `${jobId}-breakdown`, tick: tickFromHeader(nextScheduleTime(), now), now },
+            { pid, deadlineAt: new Date(now.getTime() + 60_000) },
+          );
+          if (opened.kind !== 'run') throw new Error('breakdown tick was a duplicate');
+          await closeAttempt(client, {
+            attemptId: opened.attemptId,
+            state: 'succeeded',
+            exhausted: false,
+            finishedAt: new Date(),
+            durationMs: 1,
+            result: {},
+          });
+          return performance.now() - started;
+        } finally {
+          await result.lock.release();
+        }
+      },
+    },
+    {
+      name: 'handler in process (no HTTP)',
+      note: 'createJobHandler(...)(req, res) directly',
+      run: async () => {
+        const headers: Record<string, string> = {
+          authorization: bearer,
+          'x-cloudscheduler-scheduletime': nextScheduleTime(),
+          'x-cloud-trace-context': traceHeader(),
+        };
+        const req = { get: (name: string) => headers[name.toLowerCase()] } as unknown as Request;
+        let status = 0;
+        let body: { status?: string } = {};
+        const res = {
+          status(code: number) {
+            status = code;
+            return res;
+          },
+          json(payload: { status?: string }) {
+            body = payload;
+            return res;
+          },
+        } as unknown as Response;
+        const started = performance.now();
+        await handler(req, res);
+        const ms = performance.now() - started;
+        if (status !== 200 || body.status !== 'succeeded') throw new Error(`in-process handler answered ${status}`);
+        return ms;
+      },
+    },
+  ];
+
+  const samples = pieces.map(() => [] as number[]);
+  const warmup = Math.min(20, options.breakdownSamples);
+  for (let i = 0; i < warmup + options.breakdownSamples; i += 1) {
+    for (const [index, piece] of pieces.entries()) {
+      const ms = await piece.run();
+      if (i >= warmup) samples[index].push(ms);
+    }
+  }
+  return pieces.map((piece, index) => ({ piece: piece.name, summary: summarize(samples[index]), note: piece.note }));
+}
+
+export function formatRuntimeOverhead(result: RuntimeOverheadResult): string {
+  const row = (name: string, summary: Summary, note: string) => [
+    name,
+    summary.n,
+    fmt(summary.median, 3),
+    fmt(summary.p95, 3),
+    fmt(summary.min, 3),
+    note,
+  ];
+  const main = table(
+    ['per call over HTTP (keep-alive)', 'n', 'median ms', 'p95 ms', 'min ms', ''],
+    [
+      row('baseline: bare Functions Framework', result.bare, ''),
+      row('ours: runtime + no-op job', result.runtime, ''),
+    ],
+  );
+  const target = table(
+    ['result', 'value', 'target', 'verdict'],
+    [
+      ['added median (ours − baseline)', `${fmt(result.addedMedianMs, 3)} ms`, `< ${RUNTIME_TARGET_ADDED_MS} ms`, verdict(result.pass)],
+      ['added, median of per-round pairs', `${fmt(result.addedPairedMs, 3)} ms`, '(cross-check)', ''],
+      ['added p95 (ours p95 − baseline p95)', `${fmt(result.runtime.p95 - result.bare.p95, 3)} ms`, '', ''],
+      ['ratio (ours / baseline medians)', `${fmt(result.ratio, 2)}x`, '', ''],
+    ],
+  );
+  const breakdown = table(
+    ['breakdown, in process', 'n', 'median ms', 'p95 ms', 'what'],
+    result.breakdown.map((b) => [b.piece, b.summary.n, fmt(b.summary.median, 3), fmt(b.summary.p95, 3), b.note]),
+  );
+  return [main, '', target, '', breakdown, '', `(${result.logLines} log lines written to /dev/null)`].join('\n');
+}

@@ -1,0 +1,32 @@
+/**
+ * Gauges the watchdog computes from the ledger, on their way to Cloud Monitoring (or, locally, to
+ * memory for the status page and the evaluator).
+ */
+import type { MetricSpec } from '../alerts/metrics';
+
+export interface GaugePoint {
+  readonly metric: MetricSpec;
+  readonly jobId: string;
+  readonly value: number;
+}
+
+export interface GaugeWriter {
+  write(points: readonly GaugePoint[]): Promise<void>;
+}
+
+/** Keeps the latest value of each gauge in memory. */
+export class LocalGauges implements GaugeWriter {
+  readonly latest = new Map<string, { value: number; writtenAt: Date }>();
+
+  constructor(private readonly now: () => Date = () => new Date()) {}
+
+  async write(points: readonly GaugePoint[]): Promise<void> {
+    for (const point of points) {
+      this.latest.set(`${point.metric.type}|${point.jobId}`, { value: point.value, writtenAt: this.now() });
+    }
+  }
+
+  get(metricType: string, jobId: string): number | undefined {
+    return this.latest.get(`${metricType}|${jobId}`)?.value;
+  }
+}

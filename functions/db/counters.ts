@@ -1,0 +1,36 @@
+/**
+ * Durable counters per job (enx_jobs_counters), read back with their start time for CUMULATIVE
+ * metric points.
+ */
+import type { Db } from '../core/db';
+import type { CounterName } from '../alerts/metrics';
+
+export interface CounterValue {
+  readonly value: number;
+  readonly startedAt: Date;
+}
+
+export async function incrementCounter(
+  db: Db,
+  jobId: string,
+  name: CounterName,
+  now: Date,
+): Promise<CounterValue> {
+  const { rows } = await db.query<{ value: string; started_at: Date }>(
+    `INSERT INTO enx_jobs_counters AS c (job_id, name, value, started_at, updated_at)
+     VALUES ($1, $2, 1, $3, $3)
+     ON CONFLICT (job_id, name) DO UPDATE SET value = c.value + 1, updated_at = $3
+     RETURNING value::text, started_at`,
+    [jobId, name, now],
+  );
+  return { value: Number(rows[0].value), startedAt: rows[0].started_at };
+}
+
+export async function readCounters(db: Db): Promise<Map<string, CounterValue>> {
+  const { rows } = await db.query<{ job_id: string; name: string; value: string; started_at: Date }>(
+    'SELECT job_id, name, value::text, started_at FROM enx_jobs_counters',
+  );
+  return new Map(
+    rows.map((row) => [`${row.job_id}/${row.name}`, { value: Number(row.value), startedAt: row.started_at }]),
+  );
+}

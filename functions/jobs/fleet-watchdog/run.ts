@@ -1,0 +1,62 @@
+/**
+ * fleet-watchdog: every minute, reads the run ledger and writes, for every job of the catalog, how
+ * late it is against its forward-progress window, how many of its attempts are overdue, and how
+ * long the fleet has been idle. ForwardProgressFailed and JobProcessingStalled alert on these
+ * gauges; the watchdog's own heartbeat is watched by absence (docs/signals.md).
+ */
+import { catalog } from '../../catalog';
+import { evaluate, fleetIdleSeconds, forwardProgressRatio } from '../../alerts/evaluate';
+import { METRICS } from '../../alerts/metrics';
+import { ALERT_RULES } from '../../alerts/rules';
+import { loadSnapshot } from '../../alerts/snapshot';
+import type { GaugePoint } from '../../adapters/gauges';
+import type { JobContext, JobResult } from '../../core/job-spec';
+
+export const WATCHDOG_JOB_ID = 'fleet-watchdog';
+
+/** The stalled rule's history: the fleet counts as idle only if it did run within this period. */
+const STALL_HISTORY_MS = (() => {
+  const rule = ALERT_RULES.find((candidate) => candidate.condition.kind === 'stalled');
+  return rule?.condition.kind === 'stalled' ? rule.condition.historyMs : 24 * 3_600_000;
+})();
+
+export async function runWatchdog(context: JobContext): Promise<JobResult> {
+  const now = context.clock.now();
+  const snapshot = await loadSnapshot(context.db, catalog, now, {
+    // The watchdog's gauges need no attempt history; the rate rules run on Cloud Monitoring's counters.
+    lookbackMs: 0,
+    excludedFromActivity: [WATCHDOG_JOB_ID],
+  });
+  const points: GaugePoint[] = [];
+  const late: string[] = [];
+  for (const job of snapshot.jobs) {
+    const ratio = forwardProgressRatio(job, now);
+    if (ratio > 1) late.push(job.jobId);
+    points.push({ metric: METRICS.forwardProgress, jobId: job.jobId, value: Number(ratio.toFixed(4)) });
+    points.push({ metric: METRICS.overdueAttempts, jobId: job.jobId, value: job.overdueAttempts });
+  }
+  const idle = fleetIdleSeconds(snapshot, STALL_HISTORY_MS);
+  if (idle !== undefined)
+    points.push({ metric: METRICS.fleetIdle, jobId: WATCHDOG_JOB_ID, value: Math.round(idle) });
+  // A failed write fails the watchdog: its missing heartbeat is then what pages.
+  await context.adapters.gauges.write(points);
+
+  const firing = evaluate(ALERT_RULES, snapshot).filter(
+    (verdict) =>
+      verdict.firing &&
+      (verdict.alertId === 'ForwardProgressFailed' || verdict.alertId === 'JobProcessingStalled'),
+  );
+  for (const verdict of firing) {
+    context.logger.warn(`${verdict.alertId} ${verdict.subject}: ${verdict.detail}`, {
+      event: 'alert_condition',
+      alert: verdict.alertId,
+      subject: verdict.subject,
+    });
+  }
+  return {
+    late,
+    overdueAttempts: snapshot.jobs.reduce((sum, job) => sum + job.overdueAttempts, 0),
+    fleetIdleSeconds: idle === undefined ? null : Math.round(idle),
+    gauges: points.length,
+  };
+}

@@ -1,0 +1,295 @@
+/**
+ * The whole fleet on this machine, as one start/stop pair used by `npm start` and by the tests:
+ *
+ *   embedded Postgres (data in <dataDir>/pg, kept) → migrations → token issuer → demo data →
+ *   one Functions Framework server per job → scheduler → status server → hourly demo top-up
+ *
+ * and stop() in the order that loses nothing: scheduler (in-flight calls get a grace period),
+ * demo top-up, function servers, their runtimes' pools, token issuer, status server, the fleet's
+ * own pool, Postgres. Everything listens on and calls 127.0.0.1 only.
+ */
+import { existsSync, mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { Pool } from 'pg';
+import type { Env } from '../functions/core/config';
+import { Runtime } from '../functions/core/runtime';
+import { LocalSignalSink } from '../functions/core/signals';
+import { describeError } from '../functions/core/errors';
+import { migrate } from '../functions/db/migrate';
+import { cleanupWorker } from '../functions/catalog';
+import { jobDefinitions } from '../functions/jobs';
+import {
+  clockTime,
+  durationLabel,
+  formatAttemptLine,
+  formatFunctionLogLine,
+  formatMissedTicksLine,
+  tickLabel,
+} from './console-lines';
+import { seedDemoData } from './demo-data';
+import type { DemoSeed } from './demo-data';
+import { startDemoFeed } from './demo-feed';
+import type { DemoFeed } from './demo-feed';
+import { startEmbeddedPostgres } from './embedded-postgres';
+import { stopStalePostgres } from './stale-postgres';
+import type { PostgresServer } from './embedded-postgres';
+import { openFunctionLog, openLineFile } from './function-log';
+import type { LineFile } from './function-log';
+import { serveFunctions } from './function-servers';
+import type { FunctionServer } from './function-servers';
+import { LOCAL_DATABASE, LOCAL_INVOKER, localEnv } from './local-env';
+import { Scheduler } from './scheduler';
+import { createHttpCaller } from './scheduler-http';
+import { collectStatus } from './status';
+import type { FleetFiles, FleetStatus, FleetUrls } from './status';
+import { startStatusServer } from './status-server';
+import type { StatusServer } from './status-server';
+import { startTokenIssuer } from './token-issuer';
+import type { TokenIssuer } from './token-issuer';
+
+export interface FleetOptions {
+  /** Postgres data in <dataDir>/pg (kept between starts), logs in <dataDir>/logs. */
+  readonly dataDir: string;
+  /** Fire every job once at start-up (schedule time = now), then follow the schedule. */
+  readonly runNow?: boolean;
+  /** Status page port; 0 = any free port; a taken port falls back to a free one. Default 8080. */
+  readonly statusPort?: number;
+  /** Where the console lines go; default stdout. Tests pass a collector to stay quiet. */
+  readonly out?: (line: string) => void;
+  /** The operator's environment: job settings pass through, the local wiring always wins. */
+  readonly env?: Env;
+  /** Top up the demo data every few minutes (once per clock hour). Default true. */
+  readonly demoFeed?: boolean;
+  /** How long stop() waits for calls in flight before cutting them off. Default 10 s. */
+  readonly stopGraceMs?: number;
+}
+
+export interface Fleet {
+  readonly urls: FleetUrls;
+  readonly files: FleetFiles;
+  /** From startFleet() being called to the scheduler running. */
+  readonly startupMs: number;
+  readonly demoSeed: DemoSeed;
+  status(): Promise<FleetStatus>;
+  /** Stops everything in order; safe to call more than once. */
+  stop(): Promise<void>;
+}
+
+const DEMO_FEED_INTERVAL_MS = 5 * 60_000;
+/** A runtime's pool still has a job running after the grace period: don't wait on it forever. */
+const POOL_CLOSE_LIMIT_MS = 5_000;
+
+interface Parts {
+  postgres?: PostgresServer;
+  postgresLog?: LineFile;
+  pool?: Pool;
+  issuer?: TokenIssuer;
+  functionLog?: LineFile;
+  functions?: FunctionServer[];
+  scheduler?: Scheduler;
+  statusServer?: StatusServer;
+  demoFeed?: DemoFeed;
+}
+
+function withLimit<T>(work: Promise<T>, ms: number): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  const limit = new Promise<undefined>((resolve) => {
+    timer = setTimeout(() => resolve(undefined), ms);
+  });
+  return Promise.race([work, limit]).finally(() => clearTimeout(timer));
+}
+
+/** The database URL for people: same as the real one, without the password. */
+function displayUrl(url: string): string {
+  const parsed = new URL(url);
+  parsed.password = '';
+  return parsed.toString();
+}
+
+async function stopParts(parts: Parts, out: (line: string) => void, graceMs: number): Promise<void> {
+  const step = async (what: string, work: () => Promise<unknown> | unknown) => {
+    try {
+      await work();
+    } catch (error) {
+      out(`  could not stop ${what} cleanly: ${describeError(error)}`);
+    }
+  };
+  if (parts.scheduler) {
+    const scheduler = parts.scheduler;
+    await step('the scheduler', async () => {
+      const { interrupted } = await scheduler.stop(graceMs);
+      if (interrupted > 0)
+        out(`  cut off ${interrupted} call(s) still running after ${durationLabel(graceMs)}`);
+    });
+  }
+  if (parts.demoFeed) await step('the demo top-up', parts.demoFeed.stop);
+  for (const fn of parts.functions ?? [])
+    await step(`${fn.definition.spec.id}'s server`, () => fn.closeServer());
+  for (const fn of parts.functions ?? []) {
+    await step(`${fn.definition.spec.id}'s pool`, () => withLimit(fn.runtime.close(), POOL_CLOSE_LIMIT_MS));
+  }
+  if (parts.issuer) await step('the token issuer', parts.issuer.close);
+  if (parts.statusServer) await step('the status server', parts.statusServer.close);
+  if (parts.pool) {
+    const pool = parts.pool;
+    await step('the fleet pool', () => withLimit(pool.end(), POOL_CLOSE_LIMIT_MS));
+  }
+  parts.functionLog?.close();
+  if (parts.postgres) await step('Postgres', parts.postgres.stop);
+  parts.postgresLog?.close();
+}
+
+export async function startFleet(options: FleetOptions): Promise<Fleet> {
+  // The Google libraries must never probe the cloud metadata server from here (traffic off the
+  // machine); main.ts sets this before anything loads, this covers other callers.
+  process.env.METADATA_SERVER_DETECTION = 'none';
+  const began = performance.now();
+  const startedAt = new Date();
+  const out = options.out ?? ((line: string) => void process.stdout.write(`${line}\n`));
+  const dataDir = path.resolve(options.dataDir);
+  const pgDir = path.join(dataDir, 'pg');
+  const files: FleetFiles = {
+    dataDir,
+    functionLog: path.join(dataDir, 'logs', 'functions.jsonl'),
+    postgresLog: path.join(dataDir, 'logs', 'postgres.log'),
+  };
+  mkdirSync(path.dirname(files.functionLog), { recursive: true });
+
+  const parts: Parts = {};
+  let stopping: Promise<void> | undefined;
+  const stop = () => (stopping ??= stopParts(parts, out, options.stopGraceMs ?? 10_000));
+
+  try {
+    const reused = existsSync(path.join(pgDir, 'PG_VERSION'));
+    const stale = await stopStalePostgres(pgDir);
+    if (stale) out(`stopped a Postgres an earlier fleet left running on ${pgDir} (pid ${stale})`);
+    parts.postgresLog = openLineFile(files.postgresLog);
+    parts.postgres = await startEmbeddedPostgres({
+      persistent: true,
+      dataDir: pgDir,
+      onLog: parts.postgresLog.write,
+      // Ctrl-C reaches the whole terminal process group; Postgres must outlive the jobs it
+      // serves until stop() shuts it down last.
+      ownProcessGroup: true,
+    });
+    await parts.postgres.createDatabase(LOCAL_DATABASE);
+    const databaseUrl = parts.postgres.url(LOCAL_DATABASE);
+    parts.pool = new Pool({
+      connectionString: databaseUrl,
+      max: 4,
+      application_name: 'enx-jobs-local-fleet',
+    });
+    parts.pool.on('error', () => undefined);
+    const applied = await migrate(parts.pool);
+
+    parts.issuer = await startTokenIssuer();
+    const issuer = parts.issuer;
+    const env = localEnv({ databaseUrl, issuer: issuer.issuer, jwksUrl: issuer.jwksUrl }, options.env);
+
+    // The demo rows sit around cleanup-worker's thresholds as this environment configures them.
+    const thresholds = cleanupWorker.config.parse(env);
+    const demoSeed = await seedDemoData(parts.pool, { now: new Date(), thresholds });
+
+    parts.functionLog = openFunctionLog(files.functionLog, (entry) => out(formatFunctionLogLine(entry)));
+    const sink = new LocalSignalSink();
+    const writeLine = parts.functionLog.write;
+    parts.functions = await serveFunctions(
+      jobDefinitions,
+      (url) => new Runtime({ ...env, OIDC_AUDIENCE: url }, { sink, writeLine }),
+    );
+    // Fail at start-up, not at the first tick, when a job's settings are wrong.
+    for (const fn of parts.functions) fn.runtime.jobConfig(fn.definition.spec.id, fn.definition.spec.config);
+
+    const scheduler = new Scheduler(
+      parts.functions.map((fn) => ({
+        id: fn.definition.spec.id,
+        cron: fn.definition.spec.schedule.cron,
+        timeZone: fn.definition.spec.schedule.timeZone,
+        httpMethod: fn.definition.spec.httpMethod,
+        url: fn.url,
+        retry: fn.definition.spec.retry,
+        attemptDeadlineMs: fn.definition.spec.attemptDeadlineMs,
+      })),
+      {
+        call: createHttpCaller((audience) => issuer.mint({ audience, email: LOCAL_INVOKER })),
+        onAttempt: (report) => out(formatAttemptLine(report)),
+        onMissedTicks: (jobId, missed, tickAt) => out(formatMissedTicksLine(jobId, missed, tickAt)),
+      },
+    );
+    parts.scheduler = scheduler;
+
+    const functionUrls = Object.fromEntries(parts.functions.map((fn) => [fn.definition.spec.id, fn.url]));
+    const urlsWithoutStatus = {
+      issuer: issuer.issuer,
+      jwks: issuer.jwksUrl,
+      database: displayUrl(databaseUrl),
+      functions: functionUrls,
+    };
+    const pool = parts.pool;
+    const served = parts.functions;
+    let urls: FleetUrls = { status: '', ...urlsWithoutStatus };
+    const status = () =>
+      collectStatus({
+        db: pool,
+        startedAt,
+        urls,
+        files,
+        jobs: served.map((fn) => ({ spec: fn.definition.spec, url: fn.url })),
+        sink,
+        scheduler,
+      });
+    parts.statusServer = await startStatusServer({ port: options.statusPort ?? 8080, collect: status });
+    urls = { status: parts.statusServer.url, ...urlsWithoutStatus };
+
+    scheduler.start({ runNow: options.runNow ?? false });
+    if (options.demoFeed ?? true) {
+      parts.demoFeed = startDemoFeed({
+        db: pool,
+        thresholds,
+        intervalMs: DEMO_FEED_INTERVAL_MS,
+        onSeeded: (seed) =>
+          out(
+            `${clockTime(new Date())}  demo data: seeded ${seed.batch} (${seed.rows} rows ageing toward cleanup)`,
+          ),
+        onError: (error) => out(`${clockTime(new Date())}  demo data top-up failed: ${describeError(error)}`),
+      });
+    }
+
+    const startupMs = performance.now() - began;
+    const banner = [
+      'enx-jobs local fleet',
+      `  database   ${urls.database}  (${reused ? 'reusing' : 'created'} ${path.relative(process.cwd(), pgDir) || pgDir}${
+        applied.length > 0 ? `; applied ${applied.join(', ')}` : ''
+      })`,
+      `  demo data  ${demoSeedLabel(demoSeed)}`,
+      `  issuer     ${issuer.issuer}  (JWKS ${issuer.jwksUrl}; tokens for ${LOCAL_INVOKER})`,
+      ...served.map((fn) => {
+        const spec = fn.definition.spec;
+        const next = scheduler.nextTickAt(spec.id);
+        return `  function   ${spec.id.padEnd(25)} ${fn.url}  ${spec.schedule.cron} (${spec.schedule.timeZone})  next ${
+          next ? tickLabel(next, new Date()) : '–'
+        }`;
+      }),
+      `  logs       ${files.functionLog}  (every function log line as JSON; WARNING+ also shown here)`,
+      `  status     ${urls.status}/  and  ${urls.status}/status${
+        parts.statusServer.fellBack ? `  (port ${options.statusPort ?? 8080} was taken)` : ''
+      }`,
+      `ready in ${durationLabel(startupMs)}${options.runNow ? '; running every job now' : ''}. Ctrl-C stops.`,
+    ];
+    for (const line of banner) out(line);
+
+    return { urls, files, startupMs, demoSeed, status, stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
+
+function demoSeedLabel(seed: DemoSeed): string {
+  if (!seed.base && !seed.batch) return 'this hour’s batch is already in place';
+  const what = [seed.base ? 'base data' : '', seed.batch ? `batch ${seed.batch}` : '']
+    .filter(Boolean)
+    .join(' + ');
+  return `seeded ${what} (${seed.rows} rows, ages around every cleanup threshold)`;
+}

@@ -1,0 +1,51 @@
+/**
+ * Where the functions' JSON log lines go in local mode: appended to a file (the stand-in for Cloud
+ * Logging; `tail -f` or `jq` it), with WARNING and above also echoed, briefly, to the console.
+ * Writes are synchronous like the runtime's stdout writer, so no line is lost at shutdown; lines
+ * arriving after close (a job still finishing as the fleet stops) are dropped.
+ */
+import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
+import path from 'node:path';
+import type { LineWriter } from '../functions/core/logger';
+
+const NOTABLE = new Set(['WARNING', 'ERROR', 'CRITICAL', 'ALERT', 'EMERGENCY']);
+
+export interface LineFile {
+  readonly path: string;
+  readonly write: LineWriter;
+  close(): void;
+}
+
+export function openLineFile(file: string): LineFile {
+  mkdirSync(path.dirname(file), { recursive: true });
+  let fd: number | undefined = openSync(file, 'a');
+  return {
+    path: file,
+    write: (line) => {
+      if (fd !== undefined) writeSync(fd, line.endsWith('\n') ? line : `${line}\n`);
+    },
+    close: () => {
+      if (fd !== undefined) closeSync(fd);
+      fd = undefined;
+    },
+  };
+}
+
+/** A LineWriter for Runtime: every line to the file, notable ones also to `echo`. */
+export function openFunctionLog(file: string, echo: (entry: Record<string, unknown>) => void): LineFile {
+  const target = openLineFile(file);
+  return {
+    path: target.path,
+    close: target.close,
+    write: (line) => {
+      target.write(line);
+      let entry: Record<string, unknown>;
+      try {
+        entry = JSON.parse(line) as Record<string, unknown>;
+      } catch {
+        return;
+      }
+      if (NOTABLE.has(String(entry.severity))) echo(entry);
+    },
+  };
+}

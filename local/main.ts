@@ -1,0 +1,83 @@
+/**
+ * `npm start`: parses the command line, starts the local fleet (fleet.ts does the work), and turns
+ * Ctrl-C / SIGTERM / SIGHUP into an orderly stop. A second signal exits at once.
+ */
+import './no-metadata-probe';
+import path from 'node:path';
+import { parseCliArgs, USAGE } from './cli-args';
+import { startFleet } from './fleet';
+import type { Fleet } from './fleet';
+import { ownShutdownSignals } from './shutdown-signals';
+
+/** By default the repository's git-ignored .data folder, whatever the current directory. */
+const DEFAULT_DATA_DIR = path.resolve(__dirname, '..', '.data');
+
+/** Signals closer together than this are one signal delivered twice. */
+const REPEAT_SIGNAL_MS = 1000;
+
+const out = (line: string) => void process.stdout.write(`${line}\n`);
+
+async function main(): Promise<number | undefined> {
+  const command = parseCliArgs(process.argv.slice(2));
+  if (command.kind === 'help') {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  if (command.kind === 'error') {
+    process.stderr.write(`${command.message}\n\n${USAGE}`);
+    return 2;
+  }
+
+  let fleet: Fleet | undefined;
+  let stopping = false;
+  let firstSignalAt = 0;
+  const onSignal = (signal: NodeJS.Signals) => {
+    // Ctrl-C reaches this process twice: from the terminal, and relayed by tsx's parent process
+    // when it has not heard that the child got it (a race of a few tens of ms). Only a repeat
+    // after a moment is a person pressing again.
+    if (stopping && Date.now() - firstSignalAt < REPEAT_SIGNAL_MS) return;
+    if (stopping) {
+      out(`${signal} again: exiting without waiting`);
+      process.exit(130);
+    }
+    stopping = true;
+    firstSignalAt = Date.now();
+    out(`${signal}: stopping the fleet (press Ctrl-C again to exit at once)`);
+    if (!fleet) return;
+    fleet.stop().then(
+      () => {
+        out('stopped');
+        process.exit(0);
+      },
+      (error: unknown) => {
+        process.stderr.write(`could not stop cleanly: ${(error as Error).message}\n`);
+        process.exit(1);
+      },
+    );
+  };
+  ownShutdownSignals(onSignal);
+
+  fleet = await startFleet({
+    dataDir: command.dataDir ?? DEFAULT_DATA_DIR,
+    runNow: command.runNow,
+    statusPort: command.statusPort,
+    env: process.env,
+    out,
+  });
+  // A signal that arrived while starting: stop now that there is something to stop.
+  if (stopping) {
+    await fleet.stop();
+    return 0;
+  }
+  return undefined;
+}
+
+main().then(
+  (code) => {
+    if (code !== undefined) process.exit(code);
+  },
+  (error: unknown) => {
+    process.stderr.write(`the local fleet could not start: ${(error as Error).stack ?? String(error)}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,147 @@
+/**
+ * The watchdog over HTTP through the real runtime: gauges from the ledger, kept locally or sent to
+ * a loopback Cloud Monitoring; and the runtime's own per-attempt metrics through the same client.
+ */
+import { METRICS } from '../../functions/alerts/metrics';
+import { jobTiming } from '../../functions/alerts/windows';
+import { cleanupWorker } from '../../functions/catalog';
+import { ManualClock } from '../../functions/core/clock';
+import { startFakeMetricService } from '../../local/fake-google/metric-service';
+import type { FakeMetricService } from '../../local/fake-google/metric-service';
+import { createHarness } from '../support/harness';
+import type { Harness } from '../support/harness';
+
+const T0 = new Date('2026-11-23T12:00:00.000Z');
+const MIN = 60_000;
+const at = (ms: number) => new Date(T0.getTime() + ms).toISOString();
+
+async function recordSuccess(harness: Harness, jobId: string, finishedAt: Date) {
+  await harness.db.pool.query(
+    `INSERT INTO enx_jobs_attempts (job_id, tick_id, attempt, state, started_at, finished_at, duration_ms)
+     VALUES ($1, $2, 1, 'succeeded', $3, $3, 10)`,
+    [jobId, finishedAt.toISOString(), finishedAt],
+  );
+}
+
+describe('fleet-watchdog with local gauges', () => {
+  let harness: Harness;
+  let clock: ManualClock;
+  beforeAll(async () => {
+    clock = new ManualClock(T0);
+    harness = await createHarness({ clock });
+  });
+  afterAll(async () => harness.close());
+
+  const ratio = (jobId: string) => harness.runtime.localGauges.get(METRICS.forwardProgress.type, jobId);
+
+  it('measures each job against its window and names the late ones', async () => {
+    await recordSuccess(harness, 'cleanup-worker', new Date(T0.getTime() - MIN));
+    const first = await harness.invoke('fleet-watchdog', { scheduleTime: at(0) });
+    expect(first.status).toBe(200);
+    expect(first.body.result.late).toEqual([]);
+    const windowMs = jobTiming(cleanupWorker).windowMs;
+    expect(ratio('cleanup-worker')).toBeCloseTo(MIN / windowMs, 3);
+
+    clock.set(T0.getTime() + windowMs);
+    const late = await harness.invoke('fleet-watchdog', { scheduleTime: at(windowMs) });
+    // The watchdog itself was away for the whole jump, longer than its own few-minute window.
+    expect(late.body.result.late).toEqual(['cleanup-worker', 'fleet-watchdog']);
+    expect(ratio('cleanup-worker')).toBeGreaterThan(1);
+
+    clock.advance(MIN);
+    const next = await harness.invoke('fleet-watchdog', { scheduleTime: at(windowMs + MIN) });
+    expect(next.body.result.late).toEqual(['cleanup-worker']);
+    expect(ratio('fleet-watchdog')).toBeLessThan(1);
+    expect(harness.logs.entries()).toContainEqual(
+      expect.objectContaining({
+        event: 'alert_condition',
+        alert: 'ForwardProgressFailed',
+        subject: 'cleanup-worker',
+      }),
+    );
+  });
+
+  it('counts attempts that are running past their deadline', async () => {
+    const now = clock.now();
+    await harness.db.pool.query(
+      `INSERT INTO enx_jobs_attempts (job_id, tick_id, attempt, state, started_at, deadline_at)
+       VALUES ('cleanup-worker', 'hung', 1, 'running', $1, $2)`,
+      [new Date(now.getTime() - 10 * MIN), new Date(now.getTime() - 5 * MIN)],
+    );
+    clock.advance(MIN);
+    const res = await harness.invoke('fleet-watchdog', { scheduleTime: clock.now().toISOString() });
+    expect(res.body.result.overdueAttempts).toBe(1);
+    expect(harness.runtime.localGauges.get(METRICS.overdueAttempts.type, 'cleanup-worker')).toBe(1);
+  });
+
+  it('judges a job that never succeeded from when it was first expected', async () => {
+    await harness.db.pool.query("DELETE FROM enx_jobs_attempts WHERE job_id = 'cleanup-worker'");
+    clock.advance(MIN);
+    const res = await harness.invoke('fleet-watchdog', { scheduleTime: clock.now().toISOString() });
+    // First seen at T0 by the first run above, so by now it is long past its window.
+    expect(res.body.result.late).toContain('cleanup-worker');
+  });
+});
+
+describe('signals to a loopback Cloud Monitoring', () => {
+  let harness: Harness;
+  let fake: FakeMetricService;
+  beforeAll(async () => {
+    fake = await startFakeMetricService({ samplingPeriodMs: 5_000 });
+    harness = await createHarness({
+      env: {
+        SIGNALS_SINK: 'cloud-monitoring',
+        MONITORING_API_ENDPOINT: `127.0.0.1:${fake.port}`,
+        GOOGLE_CLOUD_REGION: 'europe-west1',
+      },
+      overrides: { sink: undefined },
+    });
+  });
+  afterAll(async () => {
+    await harness.close();
+    await fake.close();
+  });
+
+  const types = () =>
+    fake.requests.map((request) =>
+      request.timeSeries.map((series) => (series.metric as { type: string }).type),
+    );
+
+  it('writes started, then attempts, heartbeat and duration for a job run', async () => {
+    const res = await harness.invoke('cleanup-worker', { scheduleTime: '2026-11-23T12:05:00Z' });
+    expect(res.status).toBe(200);
+    expect(types()).toEqual([
+      [METRICS.attemptsStarted.type],
+      [METRICS.attempts.type, METRICS.heartbeat.type, METRICS.attemptDuration.type],
+    ]);
+    expect(fake.requests[1].timeSeries[0].resource).toEqual({
+      type: 'generic_task',
+      labels: {
+        project_id: 'enx-test-project',
+        location: 'europe-west1',
+        namespace: 'enx-jobs',
+        job: 'cleanup-worker',
+        task_id: 'fleet',
+      },
+    });
+  });
+
+  it("sends the watchdog's gauges through the same client", async () => {
+    fake.reset();
+    const res = await harness.invoke('fleet-watchdog', { scheduleTime: '2026-11-23T12:06:00Z' });
+    expect(res.status).toBe(200);
+    const gauges = fake.requests
+      .flatMap((request) => request.timeSeries)
+      .filter((series) => series.metricKind === 'GAUGE');
+    const forJob = (type: string, job: string) =>
+      gauges.find(
+        (series) =>
+          (series.metric as { type: string }).type === type &&
+          (series.resource as { labels: { job: string } }).labels.job === job,
+      );
+    expect(forJob(METRICS.forwardProgress.type, 'cleanup-worker')).toBeDefined();
+    expect(forJob(METRICS.forwardProgress.type, 'fleet-watchdog')).toBeDefined();
+    expect(forJob(METRICS.overdueAttempts.type, 'cleanup-worker')).toBeDefined();
+    expect(forJob(METRICS.fleetIdle.type, 'fleet-watchdog')).toBeDefined();
+  });
+});

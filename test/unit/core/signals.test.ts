@@ -1,0 +1,83 @@
+import { SecretRegistry, createLogger, memoryWriter } from '../../../functions/core/logger';
+import { LocalSignalSink, fanOut, guarded } from '../../../functions/core/signals';
+import type { AttemptFinished, SignalSink } from '../../../functions/core/signals';
+
+const started = { jobId: 'j', tickId: 't', attempt: 1, startedAt: new Date('2026-11-23T20:05:00Z') };
+const finished = (outcome: AttemptFinished['outcome'], exhausted = false): AttemptFinished => ({
+  ...started,
+  outcome,
+  exhausted,
+  finishedAt: new Date('2026-11-23T20:05:01Z'),
+  durationMs: 1000,
+});
+
+describe('LocalSignalSink', () => {
+  it('tallies attempts by outcome and remembers the last success', async () => {
+    const sink = new LocalSignalSink();
+    await sink.attemptStarted(started);
+    await sink.attemptFinished(finished('failed', true));
+    await sink.attemptFinished(finished('succeeded'));
+    await sink.attemptFinished(finished('skipped'));
+    expect(sink.tallies.get('j')).toMatchObject({
+      started: 1,
+      succeeded: 1,
+      failed: 1,
+      skipped: 1,
+      exhausted: 1,
+      lastSuccessAt: '2026-11-23T20:05:01.000Z',
+    });
+  });
+
+  it('keeps only the most recent signals', async () => {
+    const sink = new LocalSignalSink(2);
+    for (const outcome of ['failed', 'skipped', 'succeeded'] as const)
+      await sink.attemptFinished(finished(outcome));
+    expect(sink.finished.map((signal) => signal.outcome)).toEqual(['skipped', 'succeeded']);
+  });
+});
+
+describe('guarded', () => {
+  const broken: Record<string, SignalSink> = {
+    rejecting: {
+      attemptStarted: () => Promise.reject(new Error('monitoring is down')),
+      attemptFinished: () => Promise.reject(new Error('monitoring is down')),
+    },
+    throwing: {
+      attemptStarted: () => {
+        throw new Error('monitoring is down');
+      },
+      attemptFinished: () => {
+        throw new Error('monitoring is down');
+      },
+    },
+  };
+
+  test.each(Object.keys(broken))('turns a %s sink into warnings', async (kind) => {
+    const out = memoryWriter();
+    const sink = guarded(broken[kind], createLogger({ write: out.write, secrets: new SecretRegistry() }));
+    await expect(sink.attemptStarted(started)).resolves.toBeUndefined();
+    await expect(sink.attemptFinished(finished('succeeded'))).resolves.toBeUndefined();
+    expect(out.entries()).toEqual([
+      expect.objectContaining({
+        severity: 'WARNING',
+        event: 'metrics_write_failed',
+        job: 'j',
+        error: 'monitoring is down',
+      }),
+      expect.objectContaining({
+        severity: 'WARNING',
+        event: 'metrics_write_failed',
+        job: 'j',
+        error: 'monitoring is down',
+      }),
+    ]);
+  });
+
+  it('sends to every sink of a fan-out', async () => {
+    const a = new LocalSignalSink();
+    const b = new LocalSignalSink();
+    await fanOut(a, b).attemptFinished(finished('succeeded'));
+    expect(a.tallies.get('j')?.succeeded).toBe(1);
+    expect(b.tallies.get('j')?.succeeded).toBe(1);
+  });
+});
