@@ -5,6 +5,7 @@
  */
 import { formatDurationMs } from '../functions/core/duration';
 import type { AttemptReport } from './scheduler';
+import type { Transition } from '../functions/alerts/transitions';
 
 /** Long enough for the longest job id in the catalog, so the columns line up. */
 const JOB_COLUMN = 25;
@@ -111,4 +112,11 @@ export function formatFunctionLogLine(entry: Record<string, unknown>, now = new 
   const job = labels?.job ?? 'runtime';
   const tick = labels?.tick ? ` [tick ${labels.tick}]` : '';
   return `${clockTime(now)}  ${job.padEnd(JOB_COLUMN)}  ${String(entry.severity)}: ${clip(String(entry.message ?? ''))}${tick}`;
+}
+
+/** An alert starting or stopping to fire, as the local evaluator saw it. */
+export function formatAlertLine(transition: Transition, at: Date): string {
+  const { verdict } = transition;
+  const what = transition.kind === 'fired' ? `ALERT ${verdict.severity}` : 'RESOLVED';
+  return `${clockTime(at)}  ${what.padEnd(JOB_COLUMN)} ${verdict.alertId} ${verdict.subject}: ${verdict.detail}`;
 }

@@ -22,6 +22,7 @@ import { jobDefinitions } from '../functions/jobs';
 import {
   clockTime,
   durationLabel,
+  formatAlertLine,
   formatAttemptLine,
   formatFunctionLogLine,
   formatMissedTicksLine,
@@ -29,6 +30,8 @@ import {
 } from './console-lines';
 import { seedDemoData } from './demo-data';
 import type { DemoSeed } from './demo-data';
+import { startAlertEvaluator } from './alert-evaluator';
+import type { AlertEvaluator } from './alert-evaluator';
 import { startDemoFeed } from './demo-feed';
 import type { DemoFeed } from './demo-feed';
 import { startEmbeddedPostgres } from './embedded-postgres';
@@ -77,6 +80,8 @@ export interface Fleet {
 }
 
 const DEMO_FEED_INTERVAL_MS = 5 * 60_000;
+/** How often the local evaluator judges the alert rules; Cloud Monitoring evaluates about as often. */
+const ALERT_EVALUATION_INTERVAL_MS = 30_000;
 /** A runtime's pool still has a job running after the grace period: don't wait on it forever. */
 const POOL_CLOSE_LIMIT_MS = 5_000;
 
@@ -90,6 +95,7 @@ interface Parts {
   scheduler?: Scheduler;
   statusServer?: StatusServer;
   demoFeed?: DemoFeed;
+  alerts?: AlertEvaluator;
 }
 
 function withLimit<T>(work: Promise<T>, ms: number): Promise<T | undefined> {
@@ -124,6 +130,7 @@ async function stopParts(parts: Parts, out: (line: string) => void, graceMs: num
     });
   }
   if (parts.demoFeed) await step('the demo top-up', parts.demoFeed.stop);
+  if (parts.alerts) await step('the alert evaluator', parts.alerts.stop);
   for (const fn of parts.functions ?? [])
     await step(`${fn.definition.spec.id}'s server`, () => fn.closeServer());
   for (const fn of parts.functions ?? []) {
@@ -180,6 +187,8 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
       max: 4,
       application_name: 'enx-jobs-local-fleet',
     });
+    // An idle connection lost (say Postgres restarted under us) must not crash the fleet; the
+    // next query opens a new one, and a status read that fails says so on the page.
     parts.pool.on('error', () => undefined);
     const applied = await migrate(parts.pool);
 
@@ -219,6 +228,14 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
     );
     parts.scheduler = scheduler;
 
+    parts.alerts = startAlertEvaluator({
+      db: parts.pool,
+      jobs: parts.functions.map((fn) => fn.definition.spec),
+      intervalMs: ALERT_EVALUATION_INTERVAL_MS,
+      onTransition: (transition, at) => out(formatAlertLine(transition, at)),
+    });
+    const alerts = parts.alerts;
+
     const functionUrls = Object.fromEntries(parts.functions.map((fn) => [fn.definition.spec.id, fn.url]));
     const urlsWithoutStatus = {
       issuer: issuer.issuer,
@@ -238,6 +255,7 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
         jobs: served.map((fn) => ({ spec: fn.definition.spec, url: fn.url })),
         sink,
         scheduler,
+        alerts: alerts.report,
       });
     parts.statusServer = await startStatusServer({ port: options.statusPort ?? 8080, collect: status });
     urls = { status: parts.statusServer.url, ...urlsWithoutStatus };

@@ -34,10 +34,15 @@ export function openLineFile(file: string): LineFile {
 /** A LineWriter for Runtime: every line to the file, notable ones also to `echo`. */
 export function openFunctionLog(file: string, echo: (entry: Record<string, unknown>) => void): LineFile {
   const target = openLineFile(file);
+  let open = true;
   return {
     path: target.path,
-    close: target.close,
+    close: () => {
+      open = false;
+      target.close();
+    },
     write: (line) => {
+      if (!open) return;
       target.write(line);
       let entry: Record<string, unknown>;
       try {

@@ -6,7 +6,6 @@ import './no-metadata-probe';
 import path from 'node:path';
 import { parseCliArgs, USAGE } from './cli-args';
 import { startFleet } from './fleet';
-import type { Fleet } from './fleet';
 import { ownShutdownSignals } from './shutdown-signals';
 
 /** By default the repository's git-ignored .data folder, whatever the current directory. */
@@ -17,7 +16,7 @@ const REPEAT_SIGNAL_MS = 1000;
 
 const out = (line: string) => void process.stdout.write(`${line}\n`);
 
-async function main(): Promise<number | undefined> {
+async function main(): Promise<number> {
   const command = parseCliArgs(process.argv.slice(2));
   if (command.kind === 'help') {
     process.stdout.write(USAGE);
@@ -28,9 +27,12 @@ async function main(): Promise<number | undefined> {
     return 2;
   }
 
-  let fleet: Fleet | undefined;
   let stopping = false;
   let firstSignalAt = 0;
+  let requestStop: () => void = () => undefined;
+  const stopRequested = new Promise<void>((resolve) => {
+    requestStop = resolve;
+  });
   const onSignal = (signal: NodeJS.Signals) => {
     // Ctrl-C reaches this process twice: from the terminal, and relayed by tsx's parent process
     // when it has not heard that the child got it (a race of a few tens of ms). Only a repeat
@@ -43,39 +45,26 @@ async function main(): Promise<number | undefined> {
     stopping = true;
     firstSignalAt = Date.now();
     out(`${signal}: stopping the fleet (press Ctrl-C again to exit at once)`);
-    if (!fleet) return;
-    fleet.stop().then(
-      () => {
-        out('stopped');
-        process.exit(0);
-      },
-      (error: unknown) => {
-        process.stderr.write(`could not stop cleanly: ${(error as Error).message}\n`);
-        process.exit(1);
-      },
-    );
+    requestStop();
   };
   ownShutdownSignals(onSignal);
 
-  fleet = await startFleet({
+  const fleet = await startFleet({
     dataDir: command.dataDir ?? DEFAULT_DATA_DIR,
     runNow: command.runNow,
     statusPort: command.statusPort,
     env: process.env,
     out,
   });
-  // A signal that arrived while starting: stop now that there is something to stop.
-  if (stopping) {
-    await fleet.stop();
-    return 0;
-  }
-  return undefined;
+  // Also covers a signal that arrived while the fleet was starting.
+  await stopRequested;
+  await fleet.stop();
+  out('stopped');
+  return 0;
 }
 
 main().then(
-  (code) => {
-    if (code !== undefined) process.exit(code);
-  },
+  (code) => process.exit(code),
   (error: unknown) => {
     process.stderr.write(`the local fleet could not start: ${(error as Error).stack ?? String(error)}\n`);
     process.exit(1);

@@ -111,6 +111,30 @@ td.num { text-align: right; white-space: nowrap; }
 .state.running, .state.skipped, .state.duplicate, .running { color: var(--warn); }
 `;
 
+function alertsSection(status: FleetStatus): string {
+  const { alerts } = status;
+  const evaluated = alerts.evaluatedAt ? `evaluated ${time(alerts.evaluatedAt)}` : 'not evaluated yet';
+  const error = alerts.error ? `<p class="error">${escapeHtml(alerts.error)}</p>` : '';
+  if (alerts.firing.length === 0) {
+    return `<h2 id="alerts">Alerts</h2>\n<p class="meta">None firing (${evaluated}).</p>\n${error}`;
+  }
+  const rows = alerts.firing
+    .map(
+      (verdict) =>
+        `<tr><td class="error">${escapeHtml(verdict.alertId)}</td><td>${escapeHtml(verdict.severity)}</td><td>${escapeHtml(verdict.subject)}</td><td>${escapeHtml(verdict.detail)}</td></tr>`,
+    )
+    .join('\n');
+  return `<h2 id="alerts">Alerts firing</h2>
+<p class="meta">${evaluated}; the same rules as the Cloud Monitoring policies (docs/signals.md).</p>
+${error}
+<table>
+<thead><tr><th>alert</th><th>severity</th><th>subject</th><th>detail</th></tr></thead>
+<tbody>
+${rows}
+</tbody>
+</table>`;
+}
+
 export function renderStatusPage(status: FleetStatus): string {
   const now = new Date(status.generatedAt);
   const functions = Object.entries(status.urls.functions)
@@ -133,6 +157,7 @@ export function renderStatusPage(status: FleetStatus): string {
 <h1>enx-jobs local fleet</h1>
 <p class="meta">Generated ${time(status.generatedAt)}; up ${escapeHtml(durationLabel(Math.round(status.uptimeMs / 1000) * 1000))}; refreshes every ${REFRESH_SECONDS} s. JSON: <a href="/status">/status</a>.</p>
 ${ledgerError}
+${alertsSection(status)}
 <dl>
   <dt>database</dt><dd><code>${escapeHtml(status.urls.database)}</code></dd>
   <dt>token issuer</dt><dd><code>${escapeHtml(status.urls.issuer)}</code></dd>

@@ -5,6 +5,7 @@
  * tallies Cloud Monitoring would hold). The JSON endpoint and the HTML page both render this one
  * object, and later additions (alert verdicts) join it here, not in the HTTP server.
  */
+import type { AlertReport } from './alert-evaluator';
 import type { Db } from '../functions/core/db';
 import type { JobSpec, RetryPolicy } from '../functions/core/job-spec';
 import type { LocalSignalSink } from '../functions/core/signals';
@@ -97,6 +98,8 @@ export interface FleetStatus {
   readonly files: FleetFiles;
   /** Set when the ledger could not be read; the rest of the status is still shown. */
   readonly ledgerError: string | null;
+  /** The local alert evaluator's latest verdicts: the alerts firing now. */
+  readonly alerts: AlertReport;
   readonly jobs: readonly JobStatus[];
 }
 
@@ -114,6 +117,7 @@ export interface StatusSources {
   readonly jobs: readonly { readonly spec: JobSpec; readonly url: string }[];
   readonly sink: LocalSignalSink;
   readonly scheduler: SchedulerSource;
+  readonly alerts?: () => AlertReport;
   readonly now?: () => Date;
 }
 
@@ -256,6 +260,7 @@ export async function collectStatus(
     urls: sources.urls,
     files: sources.files,
     ledgerError,
+    alerts: sources.alerts?.() ?? { evaluatedAt: null, firing: [], error: null },
     jobs: sources.jobs.map(({ spec, url }) => {
       const tally = sources.sink.tallies.get(spec.id);
       const scheduler = schedulerView(sources.scheduler, spec.id);

@@ -155,3 +155,32 @@ export function tickGaps(cron: string, timeZone: string): TickGaps {
   cache.set(key, gaps);
   return gaps;
 }
+
+/**
+ * Every tick of a schedule in [fromMs, toMs), in order, with exactly the semantics tickGaps
+ * measures (minute scan in the zone's local time: a skipped hour has no ticks, a repeated hour has
+ * them twice). The time-travel simulator replays schedules with it, so what it replays is what the
+ * alert windows were derived from.
+ */
+export function* tickInstants(
+  cron: string,
+  timeZone: string,
+  fromMs: number,
+  toMs: number,
+): Generator<number> {
+  const fields = parseCron(cron);
+  const first = Math.ceil(fromMs / MINUTE_MS) * MINUTE_MS;
+  if (first >= toMs) return;
+  const changes = offsets(timeZone, first, toMs);
+  let change = 0;
+  for (let instant = first; instant < toMs; instant += MINUTE_MS) {
+    while (change + 1 < changes.length && changes[change + 1][0] <= instant) change += 1;
+    const local = new Date(instant + changes[change][1]);
+    if (!fields.minutes[local.getUTCMinutes()] || !fields.hours[local.getUTCHours()]) continue;
+    if (!fields.months[local.getUTCMonth() + 1]) continue;
+    const dayMatch = fields.days[local.getUTCDate()];
+    const weekdayMatch = fields.weekdays[local.getUTCDay()];
+    if (fields.dayOr ? !(dayMatch || weekdayMatch) : !(dayMatch && weekdayMatch)) continue;
+    yield instant;
+  }
+}

@@ -40,6 +40,12 @@ export interface Verdict {
   readonly firing: boolean;
   /** The measured value the rule compared (a ratio, seconds idle, ...). */
   readonly value: number;
+  /**
+   * Too little data to change the alert's state either way (an empty window, or a breach measured
+   * on fewer attempts than the rule needs): a firing alert keeps firing, a quiet one stays quiet,
+   * as a Cloud Monitoring incident does while its condition has no data.
+   */
+  readonly holds?: boolean;
   readonly detail: string;
 }
 
@@ -110,12 +116,15 @@ export function evaluate(rules: readonly AlertRule[], snapshot: FleetSnapshot): 
         const enough = denominator >= condition.minAttempts;
         const breached =
           condition.comparison === 'above' ? ratio > condition.threshold : ratio < condition.threshold;
+        // Firing needs minAttempts; clearing needs only some attempt on the right side, so a sparse
+        // fleet neither pages on one failure nor flaps between the ticks of a failing job.
         verdicts.push({
           ...base,
           subject: 'fleet',
           firing: enough && breached,
+          holds: denominator === 0 || (breached && !enough),
           value: ratio,
-          detail: `${numerator}/${denominator} attempts (${percent(ratio)}) in the last ${minutes(condition.windowMs)}; threshold ${condition.comparison} ${percent(condition.threshold)}${enough ? '' : `; fewer than ${condition.minAttempts} attempts, not judged`}`,
+          detail: `${numerator}/${denominator} attempts (${percent(ratio)}) in the last ${minutes(condition.windowMs)}; threshold ${condition.comparison} ${percent(condition.threshold)}${enough ? '' : `; fewer than ${condition.minAttempts} attempts, too few to fire`}`,
         });
         break;
       }

@@ -13,7 +13,7 @@ import { performance } from 'node:perf_hooks';
 import type { Request, Response } from '@google-cloud/functions-framework';
 import { StepsFailedError, TimeoutError, describeError } from './errors';
 import type { JobDefinition } from './job-spec';
-import { processSecrets } from './logger';
+import { processSecrets, redact } from './logger';
 import { abandonOrphans, closeAttempt, openAttempt, recordNonRun } from './ledger';
 import type { AttemptIdentity } from './ledger';
 import { acquireJobLock } from './lock';
@@ -119,7 +119,10 @@ async function runAttempt<C>(definition: JobDefinition<C>, runtime: Runtime, req
   const lock = lockResult.lock;
   const maxAttempts = spec.retry.retryCount + 1;
   try {
-    for (const orphan of await abandonOrphans(lock.client, spec.id, startedAt, maxAttempts)) {
+    const orphans = lock.mayHaveOrphans
+      ? await abandonOrphans(lock.client, spec.id, startedAt, maxAttempts)
+      : [];
+    for (const orphan of orphans) {
       logger.error('an earlier attempt was abandoned: its instance stopped before finishing', {
         event: 'abandoned',
         abandoned: orphan,
@@ -160,7 +163,8 @@ async function runAttempt<C>(definition: JobDefinition<C>, runtime: Runtime, req
     let failure: unknown;
     try {
       const config = runtime.jobConfig(spec.id, spec.config);
-      result = await runWithDeadline(definition, runtime, { logger, tick, attempt }, config);
+      // The summary leaves the process (answer, ledger), so it is redacted like a log line.
+      result = redact(await runWithDeadline(definition, runtime, { logger, tick, attempt }, config));
     } catch (error) {
       failure = error;
     }
@@ -190,7 +194,7 @@ async function runAttempt<C>(definition: JobDefinition<C>, runtime: Runtime, req
     // Error messages can quote a secret (a key in a URL, a refused credential); the logger scrubs
     // its lines, and the ledger and the HTTP answer get the same treatment.
     const errors = errorList(failure).map((error) => processSecrets.scrub(error));
-    const partial = failure instanceof StepsFailedError ? failure.partial : undefined;
+    const partial = failure instanceof StepsFailedError ? redact(failure.partial) : undefined;
     await closeAttempt(lock.client, {
       attemptId: opened.attemptId,
       state: 'failed',

@@ -35,8 +35,9 @@ export async function openAttempt(
     attempt: number;
     state: AttemptState;
     succeeded_at: Date | null;
-  }>(
-    `WITH tick AS (
+  }>({
+    name: 'enx_jobs_open_attempt',
+    text: `WITH tick AS (
        INSERT INTO enx_jobs_ticks AS t (job_id, tick_id, scheduled_at, manual, state, attempts, first_started_at)
        VALUES ($1, $2, $3, $4, 'running', 1, $5)
        ON CONFLICT (job_id, tick_id) DO UPDATE SET
@@ -57,7 +58,7 @@ export async function openAttempt(
             $9
        FROM tick
      RETURNING id, attempt, state, (SELECT succeeded_at FROM tick)`,
-    [
+    values: [
       identity.jobId,
       identity.tick.id,
       identity.tick.scheduledAt,
@@ -68,7 +69,7 @@ export async function openAttempt(
       lock.pid,
       lock.deadlineAt,
     ],
-  );
+  });
   const row = rows[0];
   if (row.state === 'duplicate') {
     return { kind: 'duplicate', attemptId: row.id, succeededAt: row.succeeded_at ?? identity.now };
@@ -89,8 +90,9 @@ export interface AttemptClose {
 export async function closeAttempt(client: DbClient | Db, close: AttemptClose): Promise<void> {
   const tickState: TickState =
     close.state === 'succeeded' ? 'succeeded' : close.exhausted ? 'exhausted' : 'failed';
-  await client.query(
-    `WITH attempt AS (
+  await client.query({
+    name: 'enx_jobs_close_attempt',
+    text: `WITH attempt AS (
        UPDATE enx_jobs_attempts
           SET state = $2, finished_at = $3, duration_ms = $4, error = $5, result = $6, exhausted = $7
         WHERE id = $1
@@ -101,7 +103,7 @@ export async function closeAttempt(client: DbClient | Db, close: AttemptClose): 
             succeeded_at = CASE WHEN $8 = 'succeeded' THEN $3::timestamptz ELSE t.succeeded_at END
        FROM attempt
       WHERE t.job_id = attempt.job_id AND t.tick_id = attempt.tick_id`,
-    [
+    values: [
       close.attemptId,
       close.state,
       close.finishedAt,
@@ -111,7 +113,7 @@ export async function closeAttempt(client: DbClient | Db, close: AttemptClose): 
       close.exhausted,
       tickState,
     ],
-  );
+  });
 }
 
 export interface AbandonedAttempt {

@@ -21,6 +21,11 @@ export interface JobLock {
   readonly client: DbClient;
   /** pg_backend_pid() of the lock's connection, recorded on the attempt row. */
   readonly pid: number;
+  /**
+   * Some attempt of the job was still marked running when the lock was taken: with the lock held
+   * it cannot be running, so the handler settles it (abandonOrphans). False on almost every call.
+   */
+  readonly mayHaveOrphans: boolean;
   release(): Promise<void>;
 }
 
@@ -51,11 +56,16 @@ export async function acquireJobLock(
     const settleBy = Date.now() + HOLDER_SETTLE_MS;
     let tookOver = false;
     for (;;) {
-      const { rows } = await client.query<{ ok: boolean; pid: number }>(
-        'SELECT pg_try_advisory_lock($1, hashtext($2)) AS ok, pg_backend_pid() AS pid',
-        [JOB_LOCK_NAMESPACE, jobId],
-      );
-      if (rows[0].ok) return { acquired: true, lock: heldLock(client, rows[0].pid, jobId) };
+      // One round trip takes the lock and tells whether any attempt of the job is still marked
+      // running; only then does the handler spend a statement settling orphans. A prepared
+      // (named) statement: this runs on every invocation.
+      const { rows } = await client.query<{ ok: boolean; pid: number; orphans: boolean }>({
+        name: 'enx_jobs_try_lock',
+        text: `SELECT pg_try_advisory_lock($1, hashtext($2)) AS ok, pg_backend_pid() AS pid,
+                      EXISTS (SELECT 1 FROM enx_jobs_attempts WHERE job_id = $2 AND state = 'running') AS orphans`,
+        values: [JOB_LOCK_NAMESPACE, jobId],
+      });
+      if (rows[0].ok) return { acquired: true, lock: heldLock(client, rows[0].pid, jobId, rows[0].orphans) };
 
       const holder = await findHolder(client, jobId);
       const hung =
@@ -83,7 +93,7 @@ export async function acquireJobLock(
   }
 }
 
-function heldLock(client: DbClient, pid: number, jobId: string): JobLock {
+function heldLock(client: DbClient, pid: number, jobId: string, mayHaveOrphans: boolean): JobLock {
   let released = false;
   // The pool stops listening for errors on a checked-out client, and the lock's client sits idle
   // for the whole run. If its backend is terminated meanwhile (takeover, failover), pg emits
@@ -94,11 +104,16 @@ function heldLock(client: DbClient, pid: number, jobId: string): JobLock {
   return {
     client,
     pid,
+    mayHaveOrphans,
     async release() {
       if (released) return;
       released = true;
       try {
-        await client.query('SELECT pg_advisory_unlock($1, hashtext($2))', [JOB_LOCK_NAMESPACE, jobId]);
+        await client.query({
+          name: 'enx_jobs_unlock',
+          text: 'SELECT pg_advisory_unlock($1, hashtext($2))',
+          values: [JOB_LOCK_NAMESPACE, jobId],
+        });
         client.removeListener('error', onLost);
         client.release();
       } catch (error) {

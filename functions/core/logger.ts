@@ -67,6 +67,15 @@ function maskFields(value: unknown, depth = 0): unknown {
   return out;
 }
 
+/**
+ * A copy of a value fit to leave the process (an HTTP answer, a ledger row): the same masking and
+ * scrubbing as a log line gets. A job's result summary can quote a secret as easily as a log can.
+ */
+export function redact<T>(value: T, secrets: SecretRegistry = processSecrets): T {
+  if (value === undefined) return value;
+  return JSON.parse(secrets.scrub(JSON.stringify(maskFields(value)))) as T;
+}
+
 const stdoutWriter: LineWriter = (line) => {
   process.stdout.write(line + '\n');
 };

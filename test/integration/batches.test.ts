@@ -52,59 +52,177 @@ const TARGETS: Record<'id' | 'ctid', { seed: () => Promise<void>; target: BatchT
   },
 };
 
-describe.each(['id', 'ctid'] as const)('deleteInBatches keyed by %s', (key) => {
-  const { seed, target } = TARGETS[key];
+/** Heap pages of a table, as the page walk sees them. */
+async function pagesOf(table: string): Promise<number> {
+  const { rows } = await db().query(
+    `SELECT (pg_relation_size($1::regclass) / current_setting('block_size')::int)::int AS pages`,
+    [table],
+  );
+  return rows[0].pages;
+}
 
-  it('deletes every matching row and nothing else, in several statements', async () => {
-    await seed();
-    const batches: number[] = [];
-    const deleted = await deleteInBatches(db(), target, {
-      batchSize: 7,
-      onBatch: (rows) => batches.push(rows),
+describe.each(['id', 'ctid'] as const)(
+  'deleteInBatches by key ranges (PostgreSQL before 14), keyed by %s',
+  (key) => {
+    const { seed, target } = TARGETS[key];
+    const options = { strategy: 'keys' } as const;
+
+    // The id walk takes fixed ranges of batchSize ids (so with every third row recent, a range of 7
+    // ids holds 4 or 5 matching rows); the ctid walk takes batchSize matching rows at a time.
+    const shape = {
+      id: { statementsAt7: Math.ceil(300 / 7), firstTwoAt7: [5, 5], at40: [27, 27, 26, 27, 27, 26, 27, 13] },
+      ctid: { statementsAt7: Math.ceil(200 / 7), firstTwoAt7: [7, 7], at40: [40, 40, 40, 40, 40, 0] },
+    }[key];
+
+    it('deletes every matching row and nothing else, in several statements', async () => {
+      await seed();
+      const batches: number[] = [];
+      const deleted = await deleteInBatches(db(), target, {
+        ...options,
+        batchSize: 7,
+        onBatch: (rows) => batches.push(rows),
+      });
+      expect(deleted).toBe(200);
+      expect(await countRows(db(), target.table)).toBe(100);
+      expect(await countRows(db(), target.table, target.where.replace('$1', `'2026-01-01'`))).toBe(0);
+      expect(batches.length).toBe(shape.statementsAt7);
+      expect(batches.every((rows) => rows <= 7)).toBe(true);
+      expect(batches.reduce((sum, rows) => sum + rows, 0)).toBe(200);
     });
-    expect(deleted).toBe(200);
-    expect(await countRows(db(), target.table)).toBe(100);
-    expect(await countRows(db(), target.table, target.where.replace('$1', `'2026-01-01'`))).toBe(0);
-    // 200 rows at 7 a statement: 28 full batches, then the 4 left over.
-    expect(batches.length).toBe(29);
-    expect(batches.every((rows) => rows <= 7)).toBe(true);
-    expect(batches.reduce((sum, rows) => sum + rows, 0)).toBe(200);
-  });
 
-  it('ends with one empty statement when the rows fill the last batch exactly', async () => {
-    await seed();
-    const batches: number[] = [];
-    expect(
-      await deleteInBatches(db(), target, { batchSize: 40, onBatch: (rows) => batches.push(rows) }),
-    ).toBe(200);
-    expect(batches).toEqual([40, 40, 40, 40, 40, 0]);
-  });
-
-  it('stops between batches when aborted, keeping what earlier batches deleted', async () => {
-    await seed();
-    const controller = new AbortController();
-    const batches: number[] = [];
-    const run = deleteInBatches(db(), target, {
-      batchSize: 7,
-      signal: controller.signal,
-      onBatch: (rows) => {
-        batches.push(rows);
-        if (batches.length === 2) controller.abort(new Error('timed out (test)'));
-      },
+    it('never changes more than batchSize rows in one statement', async () => {
+      await seed();
+      const batches: number[] = [];
+      expect(
+        await deleteInBatches(db(), target, {
+          ...options,
+          batchSize: 40,
+          onBatch: (rows) => batches.push(rows),
+        }),
+      ).toBe(200);
+      expect(batches).toEqual(shape.at40);
     });
-    await expect(run).rejects.toThrow('timed out (test)');
-    expect(batches).toEqual([7, 7]);
-    expect(await countRows(db(), target.table)).toBe(300 - 14);
-  });
 
-  it('does nothing when already aborted', async () => {
-    await seed();
-    const controller = new AbortController();
-    controller.abort(new Error('aborted before start'));
-    await expect(deleteInBatches(db(), target, { batchSize: 7, signal: controller.signal })).rejects.toThrow(
-      'aborted before start',
+    it('stops between batches when aborted, keeping what earlier batches deleted', async () => {
+      await seed();
+      const controller = new AbortController();
+      const batches: number[] = [];
+      const run = deleteInBatches(db(), target, {
+        ...options,
+        batchSize: 7,
+        signal: controller.signal,
+        onBatch: (rows) => {
+          batches.push(rows);
+          if (batches.length === 2) controller.abort(new Error('timed out (test)'));
+        },
+      });
+      await expect(run).rejects.toThrow('timed out (test)');
+      expect(batches).toEqual(shape.firstTwoAt7);
+      expect(await countRows(db(), target.table)).toBe(300 - shape.firstTwoAt7[0] - shape.firstTwoAt7[1]);
+    });
+  },
+);
+
+describe.each(['id', 'ctid'] as const)(
+  'deleteInBatches by page ranges (PostgreSQL 14+), table keyed by %s',
+  (key) => {
+    const { seed, target } = TARGETS[key];
+
+    it('is the strategy chosen on this server', async () => {
+      await seed();
+      const batches: number[] = [];
+      await deleteInBatches(db(), target, { batchSize: 1, onBatch: (rows) => batches.push(rows) });
+      // One statement per page when a batch is smaller than a page's worth of rows.
+      expect(batches.length).toBe(await pagesOf(target.table));
+    });
+
+    it('deletes every matching row and nothing else, one page range at a time', async () => {
+      await seed();
+      const pages = await pagesOf(target.table);
+      expect(pages).toBeGreaterThanOrEqual(2);
+      const batches: number[] = [];
+      const deleted = await deleteInBatches(db(), target, {
+        strategy: 'pages',
+        batchSize: 1,
+        onBatch: (rows) => batches.push(rows),
+      });
+      expect(deleted).toBe(200);
+      expect(await countRows(db(), target.table)).toBe(100);
+      expect(await countRows(db(), target.table, target.where.replace('$1', `'2026-01-01'`))).toBe(0);
+      expect(batches).toHaveLength(pages);
+      expect(batches.reduce((sum, rows) => sum + rows, 0)).toBe(200);
+    });
+
+    it('covers several pages per statement when batches are large', async () => {
+      await seed();
+      await db().query(`ANALYZE ${target.table}`);
+      const batches: number[] = [];
+      expect(
+        await deleteInBatches(db(), target, {
+          strategy: 'pages',
+          batchSize: 100_000,
+          onBatch: (rows) => batches.push(rows),
+        }),
+      ).toBe(200);
+      expect(batches).toEqual([200]);
+    });
+
+    it('stops between batches when aborted, keeping what earlier batches deleted', async () => {
+      await seed();
+      const controller = new AbortController();
+      const batches: number[] = [];
+      const run = deleteInBatches(db(), target, {
+        strategy: 'pages',
+        batchSize: 1,
+        signal: controller.signal,
+        onBatch: (rows) => {
+          batches.push(rows);
+          if (batches.length === 1) controller.abort(new Error('timed out (test)'));
+        },
+      });
+      await expect(run).rejects.toThrow('timed out (test)');
+      expect(batches).toHaveLength(1);
+      expect(batches[0]).toBeGreaterThan(0);
+      expect(await countRows(db(), target.table)).toBe(300 - batches[0]);
+    });
+
+    it('does nothing when already aborted', async () => {
+      await seed();
+      const controller = new AbortController();
+      controller.abort(new Error('aborted before start'));
+      await expect(
+        deleteInBatches(db(), target, { batchSize: 7, signal: controller.signal }),
+      ).rejects.toThrow('aborted before start');
+      expect(await countRows(db(), target.table)).toBe(300);
+    });
+  },
+);
+
+describe('the id walk (PostgreSQL before 14)', () => {
+  it('skips long gaps between ids with one probe instead of walking through them', async () => {
+    await db().query(
+      `INSERT INTO audit_entries (id, realm_id, actor_id, actor_display, action, target_id, target_display, created_at)
+       SELECT g, 0, 'a', 'a', 'act', 't', 't', $1::timestamptz FROM generate_series(1, 10) g
+       UNION ALL
+       SELECT 1000000000 + g, 0, 'a', 'a', 'act', 't', 't', $1::timestamptz FROM generate_series(1, 10) g`,
+      [OLD],
     );
-    expect(await countRows(db(), target.table)).toBe(300);
+    const batches: number[] = [];
+    const target: BatchTarget = { table: 'audit_entries', where: 'created_at < $1', params: [THRESHOLD] };
+    expect(
+      await deleteInBatches(db(), target, {
+        strategy: 'keys',
+        batchSize: 7,
+        onBatch: (rows) => batches.push(rows),
+      }),
+    ).toBe(20);
+    expect(batches).toEqual([7, 3, 7, 3]);
+  });
+
+  it('does nothing on an empty table', async () => {
+    const target: BatchTarget = { table: 'audit_entries', where: 'created_at < $1', params: [THRESHOLD] };
+    expect(await deleteInBatches(db(), target, { strategy: 'keys', batchSize: 7 })).toBe(0);
+    expect(await deleteInBatches(db(), target, { strategy: 'pages', batchSize: 7 })).toBe(0);
   });
 });
 
@@ -123,19 +241,31 @@ describe('updateInBatches', () => {
     params: [THRESHOLD],
   };
 
-  it('updates every matching row once, in several statements', async () => {
-    const batches: number[] = [];
-    const updated = await updateInBatches(db(), target, "code = '', long_code = ''", {
-      batchSize: 7,
-      onBatch: (rows) => batches.push(rows),
-    });
-    expect(updated).toBe(75);
-    expect(batches.length).toBe(11);
-    expect(await countRows(db(), 'verification_codes', "code = '' AND long_code = ''")).toBe(75);
-    expect(await countRows(db(), 'verification_codes', "code != ''")).toBe(25);
-    // A second pass finds nothing left.
-    expect(await updateInBatches(db(), target, "code = '', long_code = ''", { batchSize: 7 })).toBe(0);
-  });
+  it.each(['keys', 'pages'] as const)(
+    'updates every matching row once, in several statements (%s)',
+    async (strategy) => {
+      const batches: number[] = [];
+      const updated = await updateInBatches(db(), target, "code = '', long_code = ''", {
+        strategy,
+        batchSize: 7,
+        onBatch: (rows) => batches.push(rows),
+      });
+      expect(updated).toBe(75);
+      if (strategy === 'keys') {
+        // 100 ids in ranges of 7.
+        expect(batches.length).toBe(Math.ceil(100 / 7));
+        expect(batches.every((rows) => rows <= 7)).toBe(true);
+      } else {
+        expect(batches.length).toBeGreaterThanOrEqual(1);
+      }
+      expect(await countRows(db(), 'verification_codes', "code = '' AND long_code = ''")).toBe(75);
+      expect(await countRows(db(), 'verification_codes', "code != ''")).toBe(25);
+      // A second pass finds nothing left.
+      expect(
+        await updateInBatches(db(), target, "code = '', long_code = ''", { strategy, batchSize: 7 }),
+      ).toBe(0);
+    },
+  );
 
   it('refuses to walk by ctid, where an updated row that still matched would be chosen forever', async () => {
     await expect(

@@ -160,6 +160,8 @@ describe('local fleet (npm start -- --run-now)', () => {
     expect(status.urls.issuer).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     expect(status.files.functionLog).toBe(path.join(dataDir, 'logs', 'functions.jsonl'));
     expect(status.ledgerError).toBeNull();
+    // The local alert evaluator's verdicts travel with the status.
+    expect(status.alerts).toEqual(expect.objectContaining({ firing: expect.any(Array), error: null }));
     const job = status.jobs.find((candidate) => candidate.id === 'cleanup-worker')!;
     expect(job).toMatchObject({
       cron: '*/5 * * * *',

@@ -57,8 +57,8 @@ describe('cleanup-worker config defaults (enx-jobs.md §3)', () => {
     for (const [env] of DURATIONS) expect(declared).toContain(env);
   });
 
-  it('batches 5000 rows per statement by default', () => {
-    expect(config.batchSize).toBe(5000);
+  it('batches 10000 rows per statement by default', () => {
+    expect(config.batchSize).toBe(10000);
   });
 
   it('keeps TOKEN_SIGNING_KEY as given', () => {

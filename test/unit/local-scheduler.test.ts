@@ -1,5 +1,5 @@
 import { createServer } from 'node:http';
-import type { IncomingHttpHeaders, Server } from 'node:http';
+import type { IncomingHttpHeaders, Server, ServerResponse } from 'node:http';
 import { Scheduler } from '../../local/scheduler';
 import type {
   AttemptReport,
@@ -212,7 +212,7 @@ describe('createHttpCaller (the wire format of a Cloud Scheduler attempt)', () =
   let server: Server;
   let url: string;
   let seen: { method?: string; headers: IncomingHttpHeaders }[];
-  let respond: (res: import('node:http').ServerResponse) => void;
+  let respond: (res: ServerResponse) => void;
 
   beforeAll(async () => {
     server = createServer((req, res) => {

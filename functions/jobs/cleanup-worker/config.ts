@@ -128,10 +128,15 @@ export const cleanupConfig = defineConfig(
       'TOKEN_SIGNING_KEY',
       'The KMS crypto key whose versions sign tokens (projects/P/locations/L/keyRings/R/cryptoKeys/K, not a version); only its versions are destroyed.',
     ),
-    batchSize: integer('CLEANUP_BATCH_SIZE', '5000', 'Rows deleted or updated per statement.', {
-      min: 1,
-      max: 100_000,
-    }),
+    batchSize: integer(
+      'CLEANUP_BATCH_SIZE',
+      '10000',
+      'About how many rows one delete or update statement covers.',
+      {
+        min: 1,
+        max: 100_000,
+      },
+    ),
   },
   (config) => {
     const problems: string[] = [];

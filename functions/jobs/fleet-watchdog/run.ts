@@ -46,8 +46,9 @@ export async function runWatchdog(context: JobContext): Promise<JobResult> {
       verdict.firing &&
       (verdict.alertId === 'ForwardProgressFailed' || verdict.alertId === 'JobProcessingStalled'),
   );
+  // INFO, not WARNING: the alert policy is what notifies; these lines are for the investigation.
   for (const verdict of firing) {
-    context.logger.warn(`${verdict.alertId} ${verdict.subject}: ${verdict.detail}`, {
+    context.logger.info(`${verdict.alertId} ${verdict.subject}: ${verdict.detail}`, {
       event: 'alert_condition',
       alert: verdict.alertId,
       subject: verdict.subject,

@@ -88,9 +88,21 @@ describe('failure rates', () => {
     expect(firing(snap, 'JobFailureRateCritical')).toBe(critical);
   });
 
-  it('does not judge a rate from fewer than 3 attempts', () => {
+  it('does not fire on fewer than 3 attempts, and holds its state instead of resolving', () => {
     const snap = snapshot({ attempts: [...attempts(1, 'failed'), ...attempts(1, 'succeeded')] });
-    expect(firing(snap, 'JobFailureRateCritical')).toBe(false);
+    const verdict = evaluate(ALERT_RULES, snap).find((v) => v.alertId === 'JobFailureRateCritical');
+    expect(verdict).toMatchObject({ firing: false, holds: true });
+  });
+
+  it('clears on any attempt below the threshold, and holds on an empty window', () => {
+    const clear = evaluate(ALERT_RULES, snapshot({ attempts: attempts(1, 'succeeded') })).find(
+      (v) => v.alertId === 'JobFailureRateCritical',
+    );
+    expect(clear).toMatchObject({ firing: false, holds: false });
+    const empty = evaluate(ALERT_RULES, snapshot({ attempts: [] })).find(
+      (v) => v.alertId === 'JobFailureRateCritical',
+    );
+    expect(empty).toMatchObject({ firing: false, holds: true });
   });
 
   it('only counts attempts inside the window', () => {

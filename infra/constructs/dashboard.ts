@@ -1,0 +1,225 @@
+/**
+ * The triage dashboard: a fleet section (every job's forward progress, failures, idleness and
+ * warnings), then one collapsible group per job of the catalog with its heartbeats, attempts by
+ * outcome, attempt duration, forward-progress ratio and its logs (the job's Logs Explorer query
+ * in a logs panel). Provider 6.50.0 has no saved Logs Explorer query resource; the logs panels and
+ * the stack outputs carry the queries instead.
+ *
+ * A dashboard holds at most 100 widgets (Cloud Monitoring's limit since May 2025), so a large
+ * catalog spills over into further pages.
+ */
+import { Construct } from 'constructs';
+import type { ITerraformDependable } from 'cdktf';
+import { MonitoringDashboard } from '@cdktf/provider-google/lib/monitoring-dashboard';
+import type { JobSpec } from '../../functions/core/job-spec';
+import { METRICS } from '../../functions/alerts/metrics';
+import type { AlertRule } from '../../functions/alerts/rules';
+import { JOB_LABEL, metricFilter } from '../alert-conditions';
+import { FLEET_LOG_QUERY, jobLogQuery, terraformLiteral } from '../naming';
+
+export const MAX_WIDGETS_PER_DASHBOARD = 100;
+const COLUMNS = 48;
+const ROW_HEIGHT = 16;
+
+type Widget = Record<string, unknown>;
+interface Tile {
+  readonly xPos: number;
+  readonly yPos: number;
+  readonly width: number;
+  readonly height: number;
+  readonly widget: Widget;
+}
+
+interface Aggregation {
+  readonly alignmentPeriod: string;
+  readonly perSeriesAligner: string;
+  readonly crossSeriesReducer?: string;
+  readonly groupByFields?: readonly string[];
+}
+
+function chart(
+  title: string,
+  filter: string,
+  aggregation: Aggregation,
+  options: { plotType?: 'LINE' | 'STACKED_BAR'; threshold?: number; unit?: string } = {},
+): Widget {
+  return {
+    title,
+    xyChart: {
+      dataSets: [
+        {
+          timeSeriesQuery: { timeSeriesFilter: { filter, aggregation } },
+          plotType: options.plotType ?? 'LINE',
+        },
+      ],
+      ...(options.threshold !== undefined ? { thresholds: [{ value: options.threshold }] } : {}),
+      // Only non-default values: the API drops defaults, and Terraform would then see a diff forever.
+      yAxis: { scale: 'LINEAR', ...(options.unit ? { label: options.unit } : {}) },
+    },
+  };
+}
+
+function logsPanel(title: string, filter: string, projectId: string): Widget {
+  return { title, logsPanel: { filter, resourceNames: [`projects/${projectId}`] } };
+}
+
+function group(title: string): Widget {
+  return { title, collapsibleGroup: {} };
+}
+
+/** Four charts in a row, the logs under them, and the group spanning both. */
+function section(title: string, charts: readonly Widget[], logs: Widget, y: number): Tile[] {
+  const width = COLUMNS / charts.length;
+  return [
+    { xPos: 0, yPos: y, width: COLUMNS, height: 2 * ROW_HEIGHT, widget: group(title) },
+    ...charts.map((widget, index) => ({ xPos: index * width, yPos: y, width, height: ROW_HEIGHT, widget })),
+    { xPos: 0, yPos: y + ROW_HEIGHT, width: COLUMNS, height: ROW_HEIGHT, widget: logs },
+  ];
+}
+
+function forJob(id: string): string[] {
+  return [`${JOB_LABEL}="${id}"`];
+}
+
+function fleetSection(projectId: string, rules: readonly AlertRule[]): Widget[] {
+  const stalled = rules.find((rule) => rule.condition.kind === 'stalled')?.condition;
+  const byJob = { crossSeriesReducer: 'REDUCE_MAX', groupByFields: [JOB_LABEL] };
+  return [
+    chart(
+      'Forward progress by job (alerts above 1)',
+      metricFilter(METRICS.forwardProgress.type),
+      { alignmentPeriod: '60s', perSeriesAligner: 'ALIGN_MAX', ...byJob },
+      { threshold: 1 },
+    ),
+    chart(
+      'Failed attempts by job (5 min)',
+      metricFilter(METRICS.attempts.type, ['metric.label.outcome="failed"']),
+      {
+        alignmentPeriod: '300s',
+        perSeriesAligner: 'ALIGN_DELTA',
+        crossSeriesReducer: 'REDUCE_SUM',
+        groupByFields: [JOB_LABEL],
+      },
+      { plotType: 'STACKED_BAR' },
+    ),
+    chart(
+      'Exhausted ticks by job (10 min)',
+      metricFilter(METRICS.exhaustedTicks.type),
+      {
+        alignmentPeriod: '600s',
+        perSeriesAligner: 'ALIGN_DELTA',
+        crossSeriesReducer: 'REDUCE_SUM',
+        groupByFields: [JOB_LABEL],
+      },
+      { plotType: 'STACKED_BAR' },
+    ),
+    chart(
+      'Seconds since any job finished an attempt',
+      metricFilter(METRICS.fleetIdle.type),
+      { alignmentPeriod: '60s', perSeriesAligner: 'ALIGN_MAX', crossSeriesReducer: 'REDUCE_MAX' },
+      { unit: 's', ...(stalled?.kind === 'stalled' ? { threshold: stalled.idleMs / 1000 } : {}) },
+    ),
+    logsPanel('Warnings of every job', FLEET_LOG_QUERY, projectId),
+  ];
+}
+
+function jobSection(spec: JobSpec, projectId: string): Widget[] {
+  const id = spec.id;
+  return [
+    chart(
+      'Successes (heartbeats per 5 min)',
+      metricFilter(METRICS.heartbeat.type, forJob(id)),
+      { alignmentPeriod: '300s', perSeriesAligner: 'ALIGN_SUM', crossSeriesReducer: 'REDUCE_SUM' },
+      { plotType: 'STACKED_BAR' },
+    ),
+    chart(
+      'Attempts by outcome (per 5 min)',
+      metricFilter(METRICS.attempts.type, forJob(id)),
+      {
+        alignmentPeriod: '300s',
+        perSeriesAligner: 'ALIGN_DELTA',
+        crossSeriesReducer: 'REDUCE_SUM',
+        groupByFields: ['metric.label.outcome'],
+      },
+      { plotType: 'STACKED_BAR' },
+    ),
+    chart(
+      'Attempt duration by outcome',
+      metricFilter(METRICS.attemptDuration.type, forJob(id)),
+      {
+        alignmentPeriod: '60s',
+        perSeriesAligner: 'ALIGN_MAX',
+        crossSeriesReducer: 'REDUCE_MAX',
+        groupByFields: ['metric.label.outcome'],
+      },
+      { unit: 's', threshold: spec.timeoutMs / 1000 },
+    ),
+    chart(
+      'Forward progress (alerts above 1)',
+      metricFilter(METRICS.forwardProgress.type, forJob(id)),
+      { alignmentPeriod: '60s', perSeriesAligner: 'ALIGN_MAX', crossSeriesReducer: 'REDUCE_MAX' },
+      { threshold: 1 },
+    ),
+    logsPanel(`Logs of ${id}`, jobLogQuery(id), projectId),
+  ];
+}
+
+export interface DashboardPage {
+  readonly displayName: string;
+  readonly mosaicLayout: { readonly columns: number; readonly tiles: readonly Tile[] };
+}
+
+/** The dashboards' JSON, split into pages of at most MAX_WIDGETS_PER_DASHBOARD widgets. */
+export function dashboardPages(
+  environment: string,
+  projectId: string,
+  jobs: readonly JobSpec[],
+  rules: readonly AlertRule[],
+): DashboardPage[] {
+  const sections: { title: string; widgets: Widget[] }[] = [
+    { title: `Fleet (${jobs.length} jobs)`, widgets: fleetSection(projectId, rules) },
+    ...jobs.map((spec) => ({
+      title: `${spec.id}: ${spec.schedule.cron} (${spec.schedule.timeZone})`,
+      widgets: jobSection(spec, projectId),
+    })),
+  ];
+  const pages: Tile[][] = [];
+  let tiles: Tile[] = [];
+  for (const { title, widgets } of sections) {
+    const logs = widgets[widgets.length - 1];
+    if (tiles.length + widgets.length + 1 > MAX_WIDGETS_PER_DASHBOARD) {
+      pages.push(tiles);
+      tiles = [];
+    }
+    const y = tiles.reduce((bottom, tile) => Math.max(bottom, tile.yPos + tile.height), 0);
+    tiles.push(...section(title, widgets.slice(0, -1), logs, y));
+  }
+  pages.push(tiles);
+  return pages.map((pageTiles, index) => ({
+    displayName: `enx-jobs ${environment}${pages.length > 1 ? ` (${index + 1}/${pages.length})` : ''}`,
+    mosaicLayout: { columns: COLUMNS, tiles: pageTiles },
+  }));
+}
+
+export interface DashboardProps {
+  readonly environment: string;
+  readonly projectId: string;
+  readonly jobs: readonly JobSpec[];
+  readonly rules: readonly AlertRule[];
+  readonly dependsOn: readonly ITerraformDependable[];
+}
+
+export class Dashboard extends Construct {
+  readonly dashboards: readonly MonitoringDashboard[];
+
+  constructor(scope: Construct, id: string, props: DashboardProps) {
+    super(scope, id);
+    this.dashboards = dashboardPages(props.environment, props.projectId, props.jobs, props.rules).map(
+      (page, index) =>
+        new MonitoringDashboard(this, `page-${index + 1}`, {
+          dashboardJson: terraformLiteral(JSON.stringify(page)),
+          dependsOn: [...props.dependsOn],
+        }),
+    );
+  }
+}

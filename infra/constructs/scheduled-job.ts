@@ -1,0 +1,182 @@
+/**
+ * One job of the catalog, deployed: its runtime service account (least privilege), its Cloud
+ * Functions gen2 function, its own invoker account allowed to call that function only, and the
+ * Cloud Scheduler job that calls it with an OIDC token.
+ *
+ * Addressing: the scheduler calls the function's cloudfunctions.net URL, which is known before the
+ * function exists (naming.ts#functionUrl), and signs its token for exactly that audience; the
+ * function's OIDC_AUDIENCE is the same string and its OIDC_INVOKER_EMAILS the invoker's address,
+ * so the runtime's own token check (behind Cloud Run's IAM check) agrees with the scheduler by
+ * construction. A postcondition fails the apply if Google ever serves the function elsewhere.
+ */
+import { Construct } from 'constructs';
+import type { ITerraformDependable } from 'cdktf';
+import { CloudRunV2ServiceIamMember } from '@cdktf/provider-google/lib/cloud-run-v2-service-iam-member';
+import { CloudSchedulerJob } from '@cdktf/provider-google/lib/cloud-scheduler-job';
+import { Cloudfunctions2Function } from '@cdktf/provider-google/lib/cloudfunctions2-function';
+import { ProjectIamMember } from '@cdktf/provider-google/lib/project-iam-member';
+import { SecretManagerSecretIamMember } from '@cdktf/provider-google/lib/secret-manager-secret-iam-member';
+import { ServiceAccount } from '@cdktf/provider-google/lib/service-account';
+import type { JobSpec } from '../../functions/core/job-spec';
+import { jobPlainEnv, jobSecrets, providedEnv } from '../job-env';
+import { functionUrl, invokerAccountId, runtimeAccountId } from '../naming';
+import type { EnvironmentSettings } from '../settings';
+import type { Shared } from './shared';
+
+/** What every job's account needs: its database, its metrics and its logs. */
+export const BASE_JOB_ROLES: readonly string[] = [
+  'roles/cloudsql.client',
+  'roles/logging.logWriter',
+  'roles/monitoring.metricWriter',
+];
+
+export interface ScheduledJobProps {
+  readonly spec: JobSpec;
+  readonly settings: EnvironmentSettings;
+  readonly shared: Shared;
+  readonly dependsOn: readonly ITerraformDependable[];
+}
+
+/** Cloud Scheduler and Cloud Functions take durations as "<seconds>s". */
+export function seconds(ms: number): string {
+  return `${ms / 1000}s`;
+}
+
+/** Whole seconds, never below the catalog's attempt deadline. */
+export function functionTimeoutSeconds(spec: Pick<JobSpec, 'attemptDeadlineMs'>): number {
+  return Math.ceil(spec.attemptDeadlineMs / 1000);
+}
+
+export class ScheduledJob extends Construct {
+  readonly spec: JobSpec;
+  readonly url: string;
+  readonly runtimeAccount: ServiceAccount;
+  readonly invokerAccount: ServiceAccount;
+  readonly function: Cloudfunctions2Function;
+  readonly schedulerJob: CloudSchedulerJob;
+
+  constructor(scope: Construct, id: string, props: ScheduledJobProps) {
+    super(scope, id);
+    const { spec, settings, shared } = props;
+    this.spec = spec;
+    const dependsOn = [...props.dependsOn];
+    const project = settings.projectId;
+    this.url = functionUrl(project, settings.region, spec.id);
+
+    this.runtimeAccount = new ServiceAccount(this, 'runtime-account', {
+      accountId: runtimeAccountId(spec.id),
+      displayName: `enx-jobs ${spec.id}`,
+      description: `Runs the ${spec.id} function. ${spec.description}`.slice(0, 256),
+      dependsOn,
+    });
+    for (const role of [...BASE_JOB_ROLES, ...spec.roles]) {
+      new ProjectIamMember(this, `role-${role.split('/')[1]}`, {
+        project,
+        role,
+        member: this.runtimeAccount.member,
+      });
+    }
+    const secrets = jobSecrets(spec, settings);
+    // Cloud Run checks at deploy time that the runtime account can read every secret it mounts.
+    const secretGrants = secrets.map(
+      (secret) =>
+        new SecretManagerSecretIamMember(this, `secret-${secret.secretId}`, {
+          secretId: shared.secretRef(secret.secretId),
+          role: 'roles/secretmanager.secretAccessor',
+          member: this.runtimeAccount.member,
+        }),
+    );
+
+    this.invokerAccount = new ServiceAccount(this, 'invoker-account', {
+      accountId: invokerAccountId(spec.id),
+      displayName: `enx-jobs ${spec.id} invoker`,
+      description: `Cloud Scheduler calls the ${spec.id} function as this account, and may call nothing else.`,
+      dependsOn,
+    });
+
+    this.function = new Cloudfunctions2Function(this, 'function', {
+      name: spec.id,
+      location: settings.region,
+      description: spec.description,
+      labels: { app: 'enx-jobs', environment: settings.name, job: spec.id },
+      buildConfig: {
+        runtime: 'nodejs20',
+        entryPoint: spec.id,
+        serviceAccount: shared.builder.id,
+        source: {
+          storageSource: { bucket: shared.sourceBucket.name, object: shared.sourceObject.name },
+        },
+      },
+      serviceConfig: {
+        serviceAccountEmail: this.runtimeAccount.email,
+        // Cloud Run ends a request at this timeout; it is never shorter than the scheduler's
+        // attempt deadline, so the scheduler gives up first and the runtime has time to answer.
+        timeoutSeconds: functionTimeoutSeconds(spec),
+        availableMemory: `${spec.memoryMb}Mi`,
+        // One attempt per instance: a job run holds a database connection and a lock, and its
+        // timeout is measured per request.
+        maxInstanceRequestConcurrency: 1,
+        minInstanceCount: 0,
+        maxInstanceCount: settings.maxInstances,
+        // Cloud Scheduler calls from outside any VPC; Cloud Run's IAM check (roles/run.invoker,
+        // held by this job's invoker only) and the runtime's token check keep everyone else out.
+        ingressSettings: 'ALLOW_ALL',
+        allTrafficOnLatestRevision: true,
+        environmentVariables: jobPlainEnv(spec, {
+          settings,
+          provided: providedEnv(settings, shared.resources),
+          audience: this.url,
+          invokerEmail: this.invokerAccount.email,
+          database: shared.database.env,
+        }),
+        secretEnvironmentVariables: secrets.map((secret) => ({
+          key: secret.env,
+          projectId: project,
+          secret: shared.secretRef(secret.secretId),
+          version: 'latest',
+        })),
+      },
+      lifecycle: {
+        postcondition: [
+          {
+            condition: `\${self.url == "${this.url}"}`,
+            errorMessage: `Google serves ${spec.id} at another URL than ${this.url}, the scheduler's target and token audience; update infra/naming.ts#functionUrl.`,
+          },
+        ],
+      },
+      dependsOn: [...dependsOn, ...secretGrants],
+    });
+
+    // Cloud Run checks this before the request reaches the function: only this job's invoker.
+    const invokerBinding = new CloudRunV2ServiceIamMember(this, 'invoker-binding', {
+      name: this.function.serviceConfig.service,
+      location: settings.region,
+      role: 'roles/run.invoker',
+      member: this.invokerAccount.member,
+    });
+
+    const retry = spec.retry;
+    this.schedulerJob = new CloudSchedulerJob(this, 'scheduler-job', {
+      name: spec.id,
+      region: settings.schedulerRegion,
+      description: spec.description.slice(0, 500),
+      schedule: spec.schedule.cron,
+      timeZone: spec.schedule.timeZone,
+      paused: settings.pausedJobs.includes(spec.id),
+      attemptDeadline: seconds(spec.attemptDeadlineMs),
+      retryConfig: {
+        retryCount: retry.retryCount,
+        minBackoffDuration: seconds(retry.minBackoffMs),
+        maxBackoffDuration: seconds(retry.maxBackoffMs),
+        maxDoublings: retry.maxDoublings,
+        maxRetryDuration: seconds(retry.maxRetryDurationMs),
+      },
+      httpTarget: {
+        httpMethod: spec.httpMethod,
+        uri: this.url,
+        oidcToken: { serviceAccountEmail: this.invokerAccount.email, audience: this.url },
+      },
+      dependsOn: [...dependsOn, invokerBinding, this.function],
+    });
+  }
+}

@@ -1,0 +1,231 @@
+/**
+ * The environment of each function, derived from the configuration declarations in functions/:
+ * the runtime's settings (functions/core/runtime-config.ts) and the job's own schema
+ * (spec.config). Infra never names a job; it reads which variables a job declares, which are
+ * secrets, and which are required, and fills them from three places:
+ *
+ * 1. values it manages itself (project, region, OIDC audience and invoker, database, signals sink);
+ * 2. resources it creates, by variable name (PROVIDED_ENV below: the token-signing key, the realm
+ *    key ring, the backup bucket ...), given only to jobs whose schema declares the variable;
+ * 3. the operator's settings (`env` for every function, `jobEnv.<job id>` for one job).
+ *
+ * A variable left unset keeps the default its declaration documents; a required one with no value
+ * is a settings error. Secret variables come from Secret Manager (secret_environment_variables),
+ * never from settings.
+ */
+import type { Field } from '../functions/core/config';
+import type { JobSpec } from '../functions/core/job-spec';
+import { runtimeConfig } from '../functions/core/runtime-config';
+import { catalog } from '../functions/catalog';
+import { secretIdFor } from './naming';
+import type { EnvironmentSettings } from './settings';
+
+/** Runtime variables infra sets from the deployment itself; the settings may not override them. */
+export const MANAGED_ENV: readonly string[] = [
+  'AUTH_MODE',
+  'DATABASE_URL',
+  'DB_HOST',
+  'DB_NAME',
+  'DB_PASSWORD',
+  'DB_PORT',
+  'DB_SSLMODE',
+  'DB_USER',
+  'GOOGLE_CLOUD_PROJECT',
+  'GOOGLE_CLOUD_REGION',
+  'K_SERVICE',
+  'KEY_MANAGER',
+  'MONITORING_API_ENDPOINT',
+  'OIDC_AUDIENCE',
+  'OIDC_INVOKER_EMAILS',
+  'SIGNALS_SINK',
+];
+
+/** The runtime variable whose secret holds the database password. */
+export const DB_PASSWORD_ENV = 'DB_PASSWORD';
+
+/** Addresses of what infra creates; strings or Terraform tokens. */
+export interface FleetResources {
+  readonly tokenSigningKey: string;
+  readonly realmKeyRing: string;
+  readonly backupBucket: string;
+  /** The Cloud SQL instance's self link, when infra knows the instance. */
+  readonly databaseInstanceUrl?: string;
+}
+
+/**
+ * Job settings infra fills from its own resources, by the variable names the original server used
+ * (reference/enx-jobs.md). A job receives one only if its schema declares it.
+ */
+export function providedEnv(
+  settings: EnvironmentSettings,
+  resources: FleetResources,
+): Record<string, string> {
+  return {
+    TOKEN_SIGNING_KEY: resources.tokenSigningKey,
+    DB_KEYRING: resources.realmKeyRing,
+    SECRETS_PARENT: `projects/${settings.projectId}/secrets`,
+    BACKUP_BUCKET: resources.backupBucket,
+    BACKUP_DATABASE_NAME: settings.database.name,
+    ...(resources.databaseInstanceUrl ? { BACKUP_DATABASE_INSTANCE_URL: resources.databaseInstanceUrl } : {}),
+  };
+}
+
+/** The instance URL the Cloud SQL Admin API exports from, for an instance named by its connection name. */
+export function instanceUrlFromConnectionName(connectionName: string): string {
+  const [project, , instance] = connectionName.split(':');
+  return `https://sqladmin.googleapis.com/sql/v1beta4/projects/${project}/instances/${instance}`;
+}
+
+function providedNames(settings: EnvironmentSettings): Set<string> {
+  const knowsInstance =
+    settings.database.mode === 'cloud-sql' || settings.database.instanceConnectionName !== undefined;
+  return new Set(
+    Object.keys(
+      providedEnv(settings, {
+        tokenSigningKey: '-',
+        realmKeyRing: '-',
+        backupBucket: '-',
+        ...(knowsInstance ? { databaseInstanceUrl: '-' } : {}),
+      }),
+    ),
+  );
+}
+
+const runtimeFields: readonly Field<unknown>[] = runtimeConfig.fields;
+
+function fieldProblem(field: Field<unknown>, value: string): string | undefined {
+  try {
+    field.parse(value);
+    return undefined;
+  } catch (error) {
+    return (error as Error).message;
+  }
+}
+
+/** Every problem of the `env` and `jobEnv` settings against the declarations, as sentences. */
+export function jobEnvProblems(settings: EnvironmentSettings): string[] {
+  const problems: string[] = [];
+  const overridable = runtimeFields.filter((field) => !MANAGED_ENV.includes(field.env));
+  const check = (where: string, name: string, value: string, fields: readonly Field<unknown>[]) => {
+    if (MANAGED_ENV.includes(name)) {
+      problems.push(`${where}.${name}: is set by infra from the deployment; remove it`);
+      return;
+    }
+    const field = fields.find((candidate) => candidate.env === name);
+    if (!field) {
+      const owners = catalog
+        .filter((spec) => spec.config.fields.some((f) => f.env === name))
+        .map((spec) => spec.id);
+      problems.push(
+        owners.length > 0
+          ? `${where}.${name}: is a setting of ${owners.join(', ')}; set it in jobEnv.<job id>`
+          : `${where}.${name}: no function reads it; the settings are ${fields.map((f) => f.env).join(', ')}`,
+      );
+    } else if (field.secret) {
+      problems.push(
+        `${where}.${name}: is a secret; add its value to Secret Manager (${secretIdFor(name)}), never to settings`,
+      );
+    } else {
+      const problem = fieldProblem(field, value);
+      if (problem) problems.push(`${where}.${name}: ${problem}`);
+    }
+  };
+  for (const [name, value] of Object.entries(settings.env)) check('env', name, value, overridable);
+
+  const provided = providedNames(settings);
+  for (const spec of catalog as readonly JobSpec[]) {
+    const jobVars = settings.jobEnv[spec.id] ?? {};
+    for (const [name, value] of Object.entries(jobVars)) {
+      check(`jobEnv.${spec.id}`, name, value, [...overridable, ...spec.config.fields]);
+    }
+    for (const field of spec.config.fields) {
+      const missing =
+        field.defaultText === undefined &&
+        !field.secret &&
+        !provided.has(field.env) &&
+        jobVars[field.env] === undefined &&
+        settings.env[field.env] === undefined;
+      if (missing) {
+        problems.push(
+          `jobEnv.${spec.id}.${field.env}: is required (${field.doc}) and infra has no value for it; set it in jobEnv.${spec.id}`,
+        );
+      }
+    }
+  }
+  return problems;
+}
+
+export interface SecretEnv {
+  readonly env: string;
+  readonly secretId: string;
+}
+
+/** The secret holding the database password: an existing one named in settings, or enx-db-password. */
+export function databasePasswordSecretId(settings: EnvironmentSettings): string {
+  return (
+    (settings.database.mode === 'existing' && settings.database.passwordSecretId) ||
+    secretIdFor(DB_PASSWORD_ENV)
+  );
+}
+
+/** The secrets a job reads: the database password and the secret fields of its schema. */
+export function jobSecrets(spec: JobSpec, settings: EnvironmentSettings): SecretEnv[] {
+  return [
+    { env: DB_PASSWORD_ENV, secretId: databasePasswordSecretId(settings) },
+    ...spec.config.fields
+      .filter((field) => field.secret)
+      .map((field) => ({ env: field.env, secretId: secretIdFor(field.env) })),
+  ];
+}
+
+/** Every secret of the fleet once, and whether infra creates it (not when settings name an existing one). */
+export function fleetSecrets(settings: EnvironmentSettings): { secretId: string; managed: boolean }[] {
+  const ids = new Set<string>();
+  for (const spec of catalog as readonly JobSpec[]) {
+    for (const secret of jobSecrets(spec, settings)) ids.add(secret.secretId);
+  }
+  const external = settings.database.mode === 'existing' ? settings.database.passwordSecretId : undefined;
+  return [...ids].sort().map((secretId) => ({ secretId, managed: secretId !== external }));
+}
+
+export interface DatabaseEnv {
+  readonly host: string;
+  readonly port: number;
+  readonly name: string;
+  readonly user: string;
+  readonly sslMode: string;
+}
+
+export interface JobEnvInputs {
+  readonly settings: EnvironmentSettings;
+  readonly provided: Readonly<Record<string, string>>;
+  readonly audience: string;
+  readonly invokerEmail: string;
+  readonly database: DatabaseEnv;
+}
+
+/** The plain environment variables of one job's function, in a stable order. */
+export function jobPlainEnv(spec: JobSpec, inputs: JobEnvInputs): Record<string, string> {
+  const { settings } = inputs;
+  const declared = new Set(spec.config.fields.map((field) => field.env));
+  const env: Record<string, string> = {
+    AUTH_MODE: 'oidc',
+    OIDC_AUDIENCE: inputs.audience,
+    OIDC_INVOKER_EMAILS: inputs.invokerEmail,
+    SIGNALS_SINK: 'cloud-monitoring',
+    GOOGLE_CLOUD_PROJECT: settings.projectId,
+    GOOGLE_CLOUD_REGION: settings.region,
+    KEY_MANAGER: settings.keyManager,
+    DB_HOST: inputs.database.host,
+    DB_PORT: String(inputs.database.port),
+    DB_NAME: inputs.database.name,
+    DB_USER: inputs.database.user,
+    DB_SSLMODE: inputs.database.sslMode,
+    ...settings.env,
+  };
+  for (const [name, value] of Object.entries(inputs.provided)) {
+    if (declared.has(name)) env[name] = value;
+  }
+  Object.assign(env, settings.jobEnv[spec.id] ?? {});
+  return Object.fromEntries(Object.entries(env).sort(([a], [b]) => a.localeCompare(b)));
+}

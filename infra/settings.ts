@@ -1,0 +1,373 @@
+/**
+ * Deployment settings: everything about a deployment that the catalog does not say (which project,
+ * where the database is, who gets paged, where Terraform keeps its state). Read once, from a JSON
+ * file (ENX_INFRA_SETTINGS_FILE) and/or ENX_INFRA_* environment variables, validated whole: every
+ * bad or missing setting is reported at once, named by its file key and its variable.
+ *
+ * Precedence, lowest first: the file's top level, then ENX_INFRA_* variables, then the file's
+ * `environments.<name>` section. So CI can inject what is common (a state bucket) while each
+ * environment keeps what is its own (its project).
+ *
+ * Secrets never appear here: a setting that needs one names where it lives (`secret:<id>`, a Secret
+ * Manager secret read when Terraform plans, or `var:<name>`, a sensitive Terraform variable).
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { catalog } from '../functions/catalog';
+import { jobEnvProblems } from './job-env';
+import type { Env, Flat } from './settings-reader';
+import { Reader, flattenEnv, flattenFile, isPlainObject, label } from './settings-reader';
+import { ENVIRONMENT_ENV, SETTINGS_FILE_ENV } from './settings-table';
+
+export { BUILD_ENV, ENVIRONMENT_ENV, SETTINGS, SETTINGS_FILE_ENV } from './settings-table';
+export type { SettingSpec } from './settings-table';
+
+/** Where a secret value comes from; the value itself never passes through the settings. */
+export type SecretSource =
+  | { readonly kind: 'secret-manager'; readonly secretId: string }
+  | { readonly kind: 'variable'; readonly name: string };
+
+export interface NotificationSettings {
+  readonly emails: readonly string[];
+  readonly pagerDutyServiceKey?: SecretSource;
+  readonly slack?: { readonly channelName: string; readonly authToken: SecretSource };
+  /** webhook_tokenauth: the URL carries its token, so it is a secret too. */
+  readonly webhookUrl?: SecretSource;
+}
+
+/** The ENX database the jobs work on: the verification server's, or a new Cloud SQL instance. */
+export type DatabaseSettings =
+  | {
+      readonly mode: 'existing';
+      /** Private IP, hostname, or /cloudsql/<connection name> for the Cloud SQL socket. */
+      readonly host: string;
+      readonly port: number;
+      readonly name: string;
+      readonly user: string;
+      readonly sslMode: 'disable' | 'require' | 'verify-ca' | 'verify-full';
+      /** An existing Secret Manager secret holding the password; unset: infra creates enx-db-password. */
+      readonly passwordSecretId?: string;
+      /** project:region:instance of the Cloud SQL instance, when the jobs need it (backups). */
+      readonly instanceConnectionName?: string;
+    }
+  | {
+      readonly mode: 'cloud-sql';
+      readonly instanceName: string;
+      readonly name: string;
+      readonly user: string;
+      readonly tier: string;
+      readonly diskSizeGb: number;
+      readonly databaseVersion: string;
+      readonly highAvailability: boolean;
+      readonly deletionProtection: boolean;
+    };
+
+export type BackendSettings =
+  | { readonly kind: 'gcs'; readonly bucket: string; readonly prefix: string }
+  /** Relative to the synthesized stack folder (cdktf.out/stacks/<env>). */
+  | { readonly kind: 'local'; readonly path: string };
+
+export interface EnvironmentSettings {
+  readonly name: string;
+  readonly projectId: string;
+  /** Functions, buckets, KMS and Cloud SQL. */
+  readonly region: string;
+  /** Cloud Scheduler is not offered in every region. */
+  readonly schedulerRegion: string;
+  /** KEY_MANAGER for every function. */
+  readonly keyManager: string;
+  /** The built function source (npm run build), relative to the repository root. */
+  readonly functionSource: string;
+  readonly maxInstances: number;
+  /** Jobs whose scheduler job is declared paused. */
+  readonly pausedJobs: readonly string[];
+  readonly notifications: NotificationSettings;
+  readonly database: DatabaseSettings;
+  readonly backend: BackendSettings;
+  readonly backupRetentionDays: number;
+  /** Extra env vars for every function (runtime settings such as LOG_LEVEL). */
+  readonly env: Readonly<Record<string, string>>;
+  /** Extra env vars per job id (the job's own settings). */
+  readonly jobEnv: Readonly<Record<string, Readonly<Record<string, string>>>>;
+}
+
+export interface InfraSettings {
+  readonly environments: readonly EnvironmentSettings[];
+}
+
+export class InfraSettingsError extends Error {
+  override readonly name = 'InfraSettingsError';
+  constructor(readonly problems: readonly string[]) {
+    super(`infra settings are invalid:\n  - ${problems.join('\n  - ')}`);
+  }
+}
+
+const DEFAULT_ENVIRONMENT = 'production';
+
+const PROJECT_ID = /^[a-z][a-z0-9-]{4,28}[a-z0-9]$/;
+const REGION = /^[a-z]+-[a-z]+[0-9]+$/;
+const ENVIRONMENT_NAME = /^[a-z][a-z0-9-]{0,19}$/;
+const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+const SECRET_ID = /^[A-Za-z0-9_-]{1,255}$/;
+const BUCKET = /^[a-z0-9][a-z0-9_.-]{1,61}[a-z0-9]$/;
+const CONNECTION_NAME = /^[a-z][a-z0-9-:.]*:[a-z]+-[a-z]+[0-9]+:[a-z][a-z0-9-]*$/;
+const INSTANCE_NAME = /^[a-z][a-z0-9-]{0,96}[a-z0-9]$/;
+
+function stringRecord(
+  value: Record<string, unknown> | undefined,
+  where: string,
+  problems: string[],
+): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, item] of Object.entries(value ?? {})) {
+    if (typeof item === 'string') out[name] = item;
+    else problems.push(`${where}.${name}: must be a string, not ${JSON.stringify(item)}`);
+  }
+  return out;
+}
+
+function readEnvironment(name: string, flat: Flat, problems: string[], prefix: string): EnvironmentSettings {
+  const read = new Reader(flat, problems, prefix);
+  const fail = (message: string) => problems.push(`${prefix}${message}`);
+
+  const projectId = read.matching(
+    'projectId',
+    PROJECT_ID,
+    'a project id (6-30 lowercase letters, digits or hyphens, starting with a letter)',
+  );
+  if (!read.has('projectId'))
+    fail(`${label('projectId')} is required: the Google Cloud project to deploy to`);
+  const region = read.matching('region', REGION, 'a region such as us-central1') ?? 'us-central1';
+  const schedulerRegion = read.matching('schedulerRegion', REGION, 'a region such as us-central1') ?? region;
+
+  const jobIds: readonly string[] = catalog.map((job) => job.id);
+  const pausedJobs = read.list('pausedJobs') ?? [];
+  for (const id of pausedJobs) {
+    if (!jobIds.includes(id))
+      fail(`${label('pausedJobs')}: "${id}" is not a job of the catalog (${jobIds.join(', ')})`);
+  }
+
+  const emails = read.list('notifications.emails') ?? [];
+  for (const email of emails) {
+    if (!EMAIL.test(email)) fail(`${label('notifications.emails')}: "${email}" is not an email address`);
+  }
+  const pagerDutyServiceKey = read.secretSource('notifications.pagerDutyServiceKey');
+  const slackChannel = read.matching(
+    'notifications.slackChannel',
+    /^#[^\s]{1,80}$/,
+    'a channel like #alerts',
+  );
+  const slackToken = read.secretSource('notifications.slackAuthToken');
+  if (read.has('notifications.slackChannel') !== read.has('notifications.slackAuthToken')) {
+    fail(
+      `${label('notifications.slackChannel')} and ${label('notifications.slackAuthToken')} go together: set both or neither`,
+    );
+  }
+  const webhookUrl = read.secretSource('notifications.webhookUrl');
+  const notifications: NotificationSettings = {
+    emails,
+    ...(pagerDutyServiceKey ? { pagerDutyServiceKey } : {}),
+    ...(slackChannel && slackToken ? { slack: { channelName: slackChannel, authToken: slackToken } } : {}),
+    ...(webhookUrl ? { webhookUrl } : {}),
+  };
+  const channelKeys = [
+    'notifications.emails',
+    'notifications.pagerDutyServiceKey',
+    'notifications.slackChannel',
+    'notifications.webhookUrl',
+  ];
+  if (!channelKeys.some((key) => read.has(key))) {
+    fail(
+      `at least one notification channel is required, or alerts reach nobody: set ${channelKeys.map(label).join(', or ')}`,
+    );
+  }
+
+  const database = readDatabase(name, read, fail);
+
+  const bucket = read.matching('backend.bucket', BUCKET, 'a bucket name');
+  const localPath = read.relativePath('backend.path');
+  if (bucket && localPath)
+    fail(
+      `${label('backend.bucket')} and ${label('backend.path')} exclude each other: pick GCS or local state`,
+    );
+  const prefixText = read.matching('backend.prefix', /^[A-Za-z0-9_./-]+$/, 'a state prefix') ?? 'enx-jobs';
+  const backend: BackendSettings = bucket
+    ? { kind: 'gcs', bucket, prefix: `${prefixText.replace(/\/+$/, '')}/${name}` }
+    : { kind: 'local', path: localPath ?? `../../../terraform.${name}.tfstate` };
+
+  const env = stringRecord(read.record('env'), `${prefix}env`, problems);
+  const jobEnvRaw = read.record('jobEnv') ?? {};
+  const jobEnv: Record<string, Record<string, string>> = {};
+  for (const [jobId, vars] of Object.entries(jobEnvRaw)) {
+    if (!jobIds.includes(jobId)) {
+      fail(`${label('jobEnv')}: "${jobId}" is not a job of the catalog (${jobIds.join(', ')})`);
+      continue;
+    }
+    if (!isPlainObject(vars)) {
+      fail(`${label('jobEnv')}.${jobId}: must be an object of env var names to values`);
+      continue;
+    }
+    jobEnv[jobId] = stringRecord(vars, `${prefix}jobEnv.${jobId}`, problems);
+  }
+
+  const settings: EnvironmentSettings = {
+    name,
+    projectId: projectId ?? '',
+    region,
+    schedulerRegion,
+    keyManager: read.matching('keyManager', /^[a-z][a-z0-9-]*$/, 'a key manager name') ?? 'google-cloud-kms',
+    functionSource: read.relativePath('functionSource') ?? 'dist/functions',
+    maxInstances: read.integer('maxInstances', 1, 100) ?? 2,
+    pausedJobs,
+    notifications,
+    database,
+    backend,
+    backupRetentionDays: read.integer('backupRetentionDays', 1, 3650) ?? 30,
+    env,
+    jobEnv,
+  };
+  for (const problem of jobEnvProblems(settings)) fail(problem);
+  return settings;
+}
+
+function readDatabase(name: string, read: Reader, fail: (message: string) => void): DatabaseSettings {
+  const mode = read.oneOf('database.mode', ['existing', 'cloud-sql'] as const) ?? 'existing';
+  const dbName =
+    read.matching('database.name', /^[A-Za-z0-9_-]{1,63}$/, 'a database name') ?? 'en-verification';
+  const user = read.matching('database.user', /^[A-Za-z0-9_.@-]{1,63}$/, 'a database user') ?? 'enx-jobs';
+  if (mode === 'cloud-sql') {
+    const version = read.matching('database.version', /^POSTGRES_\d+$/, 'POSTGRES_<major>') ?? 'POSTGRES_16';
+    return {
+      mode,
+      instanceName:
+        read.matching('database.instance', INSTANCE_NAME, 'a Cloud SQL instance name') ?? `enx-${name}`,
+      name: dbName,
+      user,
+      tier:
+        read.matching('database.tier', /^db-[a-z0-9-]+$/, 'a Cloud SQL tier such as db-custom-1-3840') ??
+        'db-custom-1-3840',
+      diskSizeGb: read.integer('database.diskSizeGb', 10, 65536) ?? 10,
+      databaseVersion: version,
+      highAvailability: read.boolean('database.highAvailability') ?? false,
+      deletionProtection: read.boolean('database.deletionProtection') ?? true,
+    };
+  }
+  const host = read.string('database.host');
+  if (host === undefined) {
+    fail(
+      `${label('database.host')} is required with database.mode existing: the ENX database host, or set ${label('database.mode')} to cloud-sql`,
+    );
+  }
+  const passwordSecretId = read.matching(
+    'database.passwordSecretId',
+    SECRET_ID,
+    'a Secret Manager secret id',
+  );
+  const instanceConnectionName = read.matching(
+    'database.instance',
+    CONNECTION_NAME,
+    'a Cloud SQL connection name, project:region:instance',
+  );
+  return {
+    mode,
+    host: host ?? '',
+    port: read.integer('database.port', 1, 65535) ?? 5432,
+    name: dbName,
+    user,
+    sslMode:
+      read.oneOf('database.sslMode', ['disable', 'require', 'verify-ca', 'verify-full'] as const) ??
+      (host?.startsWith('/cloudsql/') ? 'disable' : 'require'),
+    ...(passwordSecretId ? { passwordSecretId } : {}),
+    ...(instanceConnectionName ? { instanceConnectionName } : {}),
+  };
+}
+
+export interface SettingsSources {
+  /** The parsed settings file, if any, and how to name it in messages. */
+  readonly file?: { readonly name: string; readonly content: unknown };
+  readonly env: Env;
+}
+
+/** Validates settings from their sources; throws one InfraSettingsError listing every problem. */
+export function parseSettings(sources: SettingsSources): InfraSettings {
+  const problems: string[] = [];
+  const fileName = sources.file?.name ?? '';
+  let shared: Flat = new Map();
+  let sections: [string, Flat][] = [];
+  if (sources.file) {
+    const content = sources.file.content;
+    if (!isPlainObject(content)) {
+      throw new InfraSettingsError([`${fileName}: must hold a JSON object of settings`]);
+    }
+    const { environments, ...top } = content;
+    shared = flattenFile(top, fileName, problems);
+    if (environments !== undefined) {
+      if (!isPlainObject(environments)) {
+        problems.push(`${fileName}: "environments" must be an object of environment name to settings`);
+      } else {
+        sections = Object.entries(environments).map(([name, section]) => {
+          if (!isPlainObject(section)) {
+            problems.push(`${fileName}: environments.${name} must be an object of settings`);
+            return [name, new Map()];
+          }
+          return [name, flattenFile(section, `${fileName} environments.${name}`, problems)];
+        });
+      }
+    }
+  }
+  const fromEnv = flattenEnv(sources.env, problems);
+  const named = sections.length > 0;
+  if (sections.length === 0)
+    sections = [[sources.env[ENVIRONMENT_ENV]?.trim() || DEFAULT_ENVIRONMENT, new Map()]];
+
+  const environments: EnvironmentSettings[] = [];
+  for (const [name, section] of sections) {
+    const prefix = named ? `environments.${name}: ` : '';
+    if (!ENVIRONMENT_NAME.test(name)) {
+      problems.push(
+        `${prefix}"${name}" is not an environment name: up to 20 lowercase letters, digits or hyphens, starting with a letter`,
+      );
+    }
+    const flat: Flat = new Map([...shared, ...fromEnv, ...section]);
+    environments.push(readEnvironment(name, flat, problems, prefix));
+  }
+
+  const byProject = new Map<string, string[]>();
+  for (const environment of environments) {
+    if (environment.projectId === '') continue;
+    byProject.set(environment.projectId, [...(byProject.get(environment.projectId) ?? []), environment.name]);
+  }
+  for (const [project, names] of byProject) {
+    if (names.length > 1) {
+      problems.push(
+        `environments ${names.join(', ')} share project ${project}: every environment needs a project of its own (the resource names are the job ids)`,
+      );
+    }
+  }
+  if (problems.length > 0) throw new InfraSettingsError(problems);
+  return { environments };
+}
+
+/**
+ * Reads the settings of a real run: the file named by ENX_INFRA_SETTINGS_FILE (relative to `cwd`),
+ * then ENX_INFRA_* variables.
+ */
+export function loadSettings(env: Env, cwd: string): InfraSettings {
+  const filePath = env[SETTINGS_FILE_ENV]?.trim();
+  if (!filePath) return parseSettings({ env });
+  let text: string;
+  try {
+    text = readFileSync(path.resolve(cwd, filePath), 'utf8');
+  } catch (error) {
+    throw new InfraSettingsError([
+      `${SETTINGS_FILE_ENV}: cannot read ${filePath}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+    ]);
+  }
+  let content: unknown;
+  try {
+    content = JSON.parse(text) as unknown;
+  } catch (error) {
+    throw new InfraSettingsError([`${filePath}: is not valid JSON (${(error as Error).message})`]);
+  }
+  return parseSettings({ file: { name: filePath, content }, env });
+}

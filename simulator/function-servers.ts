@@ -1,0 +1,129 @@
+/**
+ * The simulated jobs served the way Cloud Functions serves them: each handler registered with the
+ * real Functions Framework and wrapped by its own HTTP server, on an ephemeral 127.0.0.1 port, and
+ * called over HTTP with the header Cloud Scheduler sends. One keep-alive connection per job is
+ * reused for every request: a simulated week makes thousands of them, and a fresh connection each
+ * time would be most of the cost.
+ */
+import { Agent, request } from 'node:http';
+import type { Server } from 'node:http';
+import * as functions from '@google-cloud/functions-framework';
+import { getTestServer } from '@google-cloud/functions-framework/testing';
+import { createJobHandler } from '../functions/core/handler';
+import type { AnyJobDefinition } from '../functions/core/job-spec';
+import type { Runtime } from '../functions/core/runtime';
+import { SCHEDULE_TIME_HEADER } from '../functions/core/tick';
+
+export interface Answer {
+  /** Undefined when no HTTP answer came back at all. */
+  readonly status?: number;
+  readonly body: Record<string, unknown>;
+}
+
+export interface FunctionEndpoint {
+  readonly definition: AnyJobDefinition;
+  /** Sends one scheduled request for the tick and waits for the answer. */
+  call(tickMs: number): Promise<Answer>;
+}
+
+export interface ServedFunctions {
+  readonly endpoints: ReadonlyMap<string, FunctionEndpoint>;
+  close(): Promise<void>;
+}
+
+/**
+ * The Functions Framework keeps one registry per process; the tests run several simulations in one
+ * process, so every registration gets a name of its own.
+ */
+let registrations = 0;
+
+function listen(server: Server): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      server.off('error', reject);
+      const address = server.address();
+      resolve(typeof address === 'object' && address ? address.port : 0);
+    });
+  });
+}
+
+function send(agent: Agent, port: number, method: string, tickMs: number): Promise<Answer> {
+  return new Promise((resolve) => {
+    const req = request(
+      {
+        host: '127.0.0.1',
+        port,
+        path: '/',
+        method,
+        agent,
+        headers: {
+          [SCHEDULE_TIME_HEADER]: new Date(tickMs).toISOString(),
+          // The verifier is overridden to accept everyone; the header is there because the real
+          // scheduler always sends one.
+          authorization: 'Bearer simulated-scheduler',
+          'content-length': '0',
+        },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('end', () => {
+          let body: Record<string, unknown> = {};
+          try {
+            body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>;
+          } catch {
+            body = { status: 'unreadable answer' };
+          }
+          resolve({ status: res.statusCode, body });
+        });
+      },
+    );
+    // No answer is an answer too: the scheduler counts it as a failed attempt and retries.
+    req.on('error', (error) => resolve({ body: { status: 'no answer', error: error.message } }));
+    req.end();
+  });
+}
+
+export async function serveFunctions(
+  definitions: readonly AnyJobDefinition[],
+  runtime: Runtime,
+): Promise<ServedFunctions> {
+  const servers: Server[] = [];
+  const agents: Agent[] = [];
+  const endpoints = new Map<string, FunctionEndpoint>();
+  registrations += 1;
+  try {
+    for (const definition of definitions) {
+      const name = `simulated_${registrations}_${definition.spec.id}`;
+      functions.http(name, createJobHandler(definition, runtime));
+      const server = getTestServer(name);
+      servers.push(server);
+      const port = await listen(server);
+      const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+      agents.push(agent);
+      endpoints.set(definition.spec.id, {
+        definition,
+        call: (tickMs) => send(agent, port, definition.spec.httpMethod, tickMs),
+      });
+    }
+  } catch (error) {
+    await closeAll(servers, agents);
+    throw error;
+  }
+  return { endpoints, close: () => closeAll(servers, agents) };
+}
+
+async function closeAll(servers: readonly Server[], agents: readonly Agent[]): Promise<void> {
+  for (const agent of agents) agent.destroy();
+  await Promise.all(
+    servers.map(
+      (server) =>
+        new Promise<void>((resolve) => {
+          if (!server.listening) return resolve();
+          server.close(() => resolve());
+          server.closeAllConnections();
+        }),
+    ),
+  );
+}

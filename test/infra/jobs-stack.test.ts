@@ -1,0 +1,336 @@
+import { catalog } from '../../functions/catalog';
+import type { JobSpec } from '../../functions/core/job-spec';
+import { REQUIRED_APIS } from '../../infra/constructs/project-services';
+import { BASE_JOB_ROLES } from '../../infra/constructs/scheduled-job';
+import {
+  functionUrl,
+  invokerAccountId,
+  jobLogQuery,
+  runtimeAccountId,
+  serviceAccountId,
+  snake,
+} from '../../infra/naming';
+import type { Json } from './support';
+import { addressOf, dataSources, removeScratch, resources, settingsFrom, synth, synthAll } from './support';
+
+const jobs = catalog as readonly JobSpec[];
+const PROJECT = 'enx-test-project';
+const REGION = 'europe-west1';
+
+/** Values a careless stack could copy into its output; none may appear. */
+const FAKE_SECRETS = ['hunter2-db-password', 'pd-service-key-0451', 'xoxb-slack-token-0451'];
+
+afterAll(removeScratch);
+
+describe('a synthesized environment', () => {
+  let json: Json;
+  let text: string;
+
+  beforeAll(() => {
+    process.env.DB_PASSWORD = FAKE_SECRETS[0];
+    process.env.TF_VAR_pagerduty_key = FAKE_SECRETS[1];
+    ({ json, text } = synth(
+      settingsFrom({
+        ENX_INFRA_PAGERDUTY_SERVICE_KEY: 'var:pagerduty_key',
+        ENX_INFRA_SLACK_CHANNEL: '#enx',
+        ENX_INFRA_SLACK_AUTH_TOKEN: 'secret:slack-token',
+      }),
+    ));
+  });
+
+  afterAll(() => {
+    delete process.env.DB_PASSWORD;
+    delete process.env.TF_VAR_pagerduty_key;
+  });
+
+  const functionOf = (id: string) =>
+    resources(json, 'google_cloudfunctions2_function').find((f) => f.name === id);
+  const schedulerOf = (id: string) =>
+    resources(json, 'google_cloud_scheduler_job').find((s) => s.name === id);
+  const accountRef = (accountId: string, attribute: string) =>
+    `\${${addressOf(json, 'google_service_account', (sa) => sa.account_id === accountId)}.${attribute}}`;
+
+  it('has exactly one function and one scheduler job per catalog job', () => {
+    expect(
+      resources(json, 'google_cloudfunctions2_function')
+        .map((f) => f.name)
+        .sort(),
+    ).toEqual(jobs.map((job) => job.id).sort());
+    expect(
+      resources(json, 'google_cloud_scheduler_job')
+        .map((s) => s.name)
+        .sort(),
+    ).toEqual(jobs.map((job) => job.id).sort());
+  });
+
+  describe.each(jobs.map((job) => [job.id, job] as const))('job %s', (id, job) => {
+    it('runs its entry point on nodejs20 from the shared archive, as its own account', () => {
+      const fn = functionOf(id);
+      expect(fn).toMatchObject({
+        location: REGION,
+        build_config: { entry_point: id, runtime: 'nodejs20' },
+        service_config: {
+          available_memory: `${job.memoryMb}Mi`,
+          max_instance_request_concurrency: 1,
+          ingress_settings: 'ALLOW_ALL',
+          service_account_email: accountRef(runtimeAccountId(id), 'email'),
+        },
+      });
+      expect(fn?.build_config.source.storage_source.object).toMatch(/google_storage_bucket_object\./);
+    });
+
+    it('is called by the scheduler on the catalog schedule, deadline and retry policy', () => {
+      const url = functionUrl(PROJECT, REGION, id);
+      expect(schedulerOf(id)).toMatchObject({
+        region: REGION,
+        schedule: job.schedule.cron,
+        time_zone: job.schedule.timeZone,
+        attempt_deadline: `${job.attemptDeadlineMs / 1000}s`,
+        retry_config: {
+          retry_count: job.retry.retryCount,
+          min_backoff_duration: `${job.retry.minBackoffMs / 1000}s`,
+          max_backoff_duration: `${job.retry.maxBackoffMs / 1000}s`,
+          max_doublings: job.retry.maxDoublings,
+          max_retry_duration: `${job.retry.maxRetryDurationMs / 1000}s`,
+        },
+        http_target: {
+          http_method: job.httpMethod,
+          uri: url,
+          oidc_token: { audience: url, service_account_email: accountRef(invokerAccountId(id), 'email') },
+        },
+        paused: false,
+      });
+    });
+
+    it('never lets the scheduler wait longer than the function may run', () => {
+      const deadlineSeconds = Number(String(schedulerOf(id)?.attempt_deadline).replace(/s$/, ''));
+      expect(deadlineSeconds).toBeLessThanOrEqual(functionOf(id)?.service_config.timeout_seconds);
+      expect(deadlineSeconds).toBeGreaterThanOrEqual(15);
+      expect(deadlineSeconds).toBeLessThanOrEqual(1800);
+    });
+
+    it('expects tokens for its own URL from its own invoker only', () => {
+      const env = functionOf(id)?.service_config.environment_variables;
+      expect(env).toMatchObject({
+        AUTH_MODE: 'oidc',
+        OIDC_AUDIENCE: schedulerOf(id)?.http_target.oidc_token.audience,
+        OIDC_INVOKER_EMAILS: schedulerOf(id)?.http_target.oidc_token.service_account_email,
+        SIGNALS_SINK: 'cloud-monitoring',
+        GOOGLE_CLOUD_PROJECT: PROJECT,
+        GOOGLE_CLOUD_REGION: REGION,
+        KEY_MANAGER: 'google-cloud-kms',
+        DB_HOST: '10.20.0.5',
+      });
+      const invoker = resources(json, 'google_cloud_run_v2_service_iam_member').filter(
+        (binding) => binding.member === accountRef(invokerAccountId(id), 'member'),
+      );
+      expect(invoker).toHaveLength(1);
+      expect(invoker[0]).toMatchObject({ role: 'roles/run.invoker', location: REGION });
+      expect(invoker[0].name).toMatch(/google_cloudfunctions2_function\..*\.service_config\[0\]\.service/);
+    });
+
+    it('gives every required setting of its schema a value', () => {
+      const env = functionOf(id)?.service_config.environment_variables ?? {};
+      const secrets = (functionOf(id)?.service_config.secret_environment_variables ?? []).map(
+        (s: Json) => s.key,
+      );
+      for (const field of job.config.fields) {
+        if (field.defaultText === undefined) expect([...Object.keys(env), ...secrets]).toContain(field.env);
+      }
+    });
+
+    it('holds only the base roles, its catalog roles and its own secrets', () => {
+      const member = accountRef(runtimeAccountId(id), 'member');
+      const roles = resources(json, 'google_project_iam_member')
+        .filter((binding) => binding.member === member)
+        .map((binding) => binding.role)
+        .sort();
+      expect(roles).toEqual([...BASE_JOB_ROLES, ...job.roles].sort());
+      const secretIds = resources(json, 'google_secret_manager_secret_iam_member')
+        .filter((binding) => binding.member === member)
+        .map((binding) => binding.secret_id);
+      const mounted = functionOf(id)?.service_config.secret_environment_variables.map((s: Json) => s.secret);
+      expect(secretIds.sort()).toEqual([...mounted].sort());
+      for (const binding of resources(json, 'google_secret_manager_secret_iam_member')) {
+        expect(binding.role).toBe('roles/secretmanager.secretAccessor');
+      }
+      // The invoker may call its function and nothing else.
+      const invokerMember = accountRef(invokerAccountId(id), 'member');
+      expect(resources(json, 'google_project_iam_member').filter((b) => b.member === invokerMember)).toEqual(
+        [],
+      );
+    });
+
+    it('has an output with its Logs Explorer query and console link', () => {
+      expect(json.output[`job_${snake(id)}`].value).toMatchObject({
+        logs_query: jobLogQuery(id),
+        logs_explorer_url: expect.stringContaining(
+          encodeURIComponent(`resource.labels.service_name="${id}"`),
+        ),
+        function_console_url: expect.stringContaining(`/functions/details/${REGION}/${id}?`),
+      });
+    });
+  });
+
+  it('reads the database password from Secret Manager, never from the configuration', () => {
+    expect(resources(json, 'google_secret_manager_secret').map((s) => s.secret_id)).toContain(
+      'enx-db-password',
+    );
+    expect(resources(json, 'google_secret_manager_secret_version')).toEqual([]);
+    for (const fn of resources(json, 'google_cloudfunctions2_function')) {
+      expect(fn.service_config.secret_environment_variables).toContainEqual({
+        key: 'DB_PASSWORD',
+        project_id: PROJECT,
+        secret: expect.stringMatching(/google_secret_manager_secret\..*\.secret_id/),
+        version: 'latest',
+      });
+      expect(fn.service_config.environment_variables.DB_PASSWORD).toBeUndefined();
+    }
+  });
+
+  it('enables every API it needs, before the resources that call them', () => {
+    expect(
+      resources(json, 'google_project_service')
+        .map((s) => s.service)
+        .sort(),
+    ).toEqual([...REQUIRED_APIS].sort());
+    for (const type of [
+      'google_cloudfunctions2_function',
+      'google_cloud_scheduler_job',
+      'google_monitoring_alert_policy',
+    ]) {
+      for (const body of resources(json, type)) {
+        expect(body.depends_on).toEqual(
+          expect.arrayContaining([expect.stringMatching(/^google_project_service\./)]),
+        );
+      }
+    }
+  });
+
+  it('declares KMS signing keys, versioned backups and a private source bucket', () => {
+    expect(resources(json, 'google_kms_crypto_key')).toEqual([
+      expect.objectContaining({
+        name: 'token-signing',
+        purpose: 'ASYMMETRIC_SIGN',
+        version_template: { algorithm: 'EC_SIGN_P256_SHA256', protection_level: 'SOFTWARE' },
+      }),
+    ]);
+    expect(
+      resources(json, 'google_kms_key_ring')
+        .map((ring) => ring.name)
+        .sort(),
+    ).toEqual(['enx-jobs', 'enx-jobs-realms']);
+    const backups = resources(json, 'google_storage_bucket').find(
+      (b) => b.name === `${PROJECT}-enx-jobs-backups`,
+    );
+    expect(backups).toMatchObject({
+      versioning: { enabled: true },
+      public_access_prevention: 'enforced',
+      lifecycle_rule: [
+        { action: { type: 'Delete' }, condition: { age: 30 } },
+        { action: { type: 'Delete' }, condition: { days_since_noncurrent_time: 7, with_state: 'ARCHIVED' } },
+      ],
+    });
+    expect(resources(json, 'google_storage_bucket_object')[0].source).toMatch(
+      /^assets\/shared_function-source_[0-9A-F]+\/[0-9A-F]{32}\/archive\.zip$/,
+    );
+  });
+
+  it('sends alerts to every channel of the settings, secrets by reference only', () => {
+    const channels = resources(json, 'google_monitoring_notification_channel');
+    expect(channels.map((c) => c.type).sort()).toEqual(['email', 'pagerduty', 'slack']);
+    expect(channels.find((c) => c.type === 'pagerduty')?.sensitive_labels.service_key).toBe(
+      '${var.pagerduty_key}',
+    );
+    expect(json.variable.pagerduty_key).toMatchObject({ sensitive: true, type: 'string' });
+    expect(dataSources(json, 'google_secret_manager_secret_version')).toEqual([
+      expect.objectContaining({ secret: 'slack-token' }),
+    ]);
+  });
+
+  it('carries no absolute path and no secret value', () => {
+    expect(text).not.toMatch(/\/work\/|\/tmp\/|\/home\/|\/root\/|[A-Z]:\\\\/);
+    for (const secret of FAKE_SECRETS) expect(text).not.toContain(secret);
+    expect(json.terraform.backend).toEqual({ local: { path: '../../../terraform.production.tfstate' } });
+  });
+});
+
+describe('settings that change the stack', () => {
+  it('creates a Cloud SQL instance whose password comes from a sensitive variable', () => {
+    const { json } = synth(settingsFrom({ ENX_INFRA_DB_MODE: 'cloud-sql', ENX_INFRA_DB_HOST: '' }));
+    expect(resources(json, 'google_sql_database_instance')).toEqual([
+      expect.objectContaining({
+        name: 'enx-production',
+        database_version: 'POSTGRES_16',
+        deletion_protection: true,
+        settings: expect.objectContaining({ tier: 'db-custom-1-3840', availability_type: 'ZONAL' }),
+      }),
+    ]);
+    expect(resources(json, 'google_sql_user')[0].password).toBe('${var.db_password}');
+    expect(resources(json, 'google_secret_manager_secret_version')[0].secret_data).toBe('${var.db_password}');
+    expect(json.variable.db_password).toMatchObject({ sensitive: true });
+    const fn = resources(json, 'google_cloudfunctions2_function')[0];
+    expect(fn.service_config.environment_variables).toMatchObject({
+      DB_HOST: expect.stringMatching(/^\/cloudsql\/\$\{google_sql_database_instance\..*\.connection_name\}$/),
+      DB_SSLMODE: 'disable',
+    });
+    expect(resources(json, 'google_storage_bucket_iam_member')).toContainEqual(
+      expect.objectContaining({ role: 'roles/storage.objectAdmin' }),
+    );
+  });
+
+  it('binds an existing password secret without creating it', () => {
+    const { json } = synth(settingsFrom({ ENX_INFRA_DB_PASSWORD_SECRET: 'server-db-password' }));
+    expect(resources(json, 'google_secret_manager_secret').map((s) => s.secret_id)).not.toContain(
+      'server-db-password',
+    );
+    expect(resources(json, 'google_secret_manager_secret_iam_member').map((b) => b.secret_id)).toContain(
+      'server-db-password',
+    );
+  });
+
+  it('stores state in GCS per environment and pauses the jobs it is told to', () => {
+    const paused = jobs[0].id;
+    const { json } = synth(
+      settingsFrom({
+        ENX_INFRA_STATE_BUCKET: 'enx-tf-state',
+        ENX_INFRA_PAUSED_JOBS: paused,
+        ENX_INFRA_ENVIRONMENT: 'staging',
+      }),
+    );
+    expect(json.terraform.backend).toEqual({ gcs: { bucket: 'enx-tf-state', prefix: 'enx-jobs/staging' } });
+    expect(resources(json, 'google_cloud_scheduler_job').find((s) => s.name === paused)?.paused).toBe(true);
+  });
+
+  it('synthesizes one stack per environment', () => {
+    const stacks = synthAll({
+      environments: ['staging', 'production'].map((name) => ({
+        ...settingsFrom().environments[0],
+        name,
+        projectId: `enx-${name}-project`,
+      })),
+    });
+    expect(stacks.map((stack) => resources(stack.json, 'google_cloudfunctions2_function').length)).toEqual([
+      jobs.length,
+      jobs.length,
+    ]);
+    expect(stacks[1].text).toContain('enx-production-project');
+    expect(stacks[1].text).not.toContain('enx-staging-project');
+  });
+});
+
+describe('service account ids', () => {
+  it('are valid, distinct and readable for every job', () => {
+    const ids = jobs.flatMap((job) => [runtimeAccountId(job.id), invokerAccountId(job.id)]);
+    for (const id of ids) expect(id).toMatch(/^[a-z][-a-z0-9]{4,28}[a-z0-9]$/);
+    expect(new Set(ids).size).toBe(ids.length);
+  });
+
+  it('stay distinct when long ids share a prefix', () => {
+    const a = serviceAccountId('realm-certificate-key-rotation-worker-a', '-inv');
+    const b = serviceAccountId('realm-certificate-key-rotation-worker-b', '-inv');
+    expect(a).not.toBe(b);
+    expect(a.length).toBeLessThanOrEqual(30);
+    expect(serviceAccountId('e2e')).toBe('e2e-job');
+  });
+});

@@ -1,0 +1,84 @@
+/**
+ * Shared helpers of the infra tests: settings as an operator would write them, a synthesized stack
+ * as plain JSON, and lookups by resource type.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Testing } from 'cdktf';
+import type { JobSpec } from '../../functions/core/job-spec';
+import type { AlertRule } from '../../functions/alerts/rules';
+import { buildApp } from '../../infra/app';
+import type { InfraSettings } from '../../infra/settings';
+import { parseSettings } from '../../infra/settings';
+
+export const FIXTURE_SOURCE = 'test/infra/fixtures/function-source';
+
+/** The minimum a deployment must say, plus the fixture source so no build is needed. */
+export const BASE_ENV = {
+  ENX_INFRA_PROJECT_ID: 'enx-test-project',
+  ENX_INFRA_REGION: 'europe-west1',
+  ENX_INFRA_NOTIFY_EMAILS: 'oncall@example.com',
+  ENX_INFRA_DB_HOST: '10.20.0.5',
+  ENX_INFRA_FUNCTION_SOURCE: FIXTURE_SOURCE,
+} as const;
+
+export function settingsFrom(env: Record<string, string | undefined> = {}): InfraSettings {
+  return parseSettings({ env: { ...BASE_ENV, ...env } });
+}
+
+export type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+export interface Synthesized {
+  readonly text: string;
+  readonly json: Json;
+}
+
+let outdir: string | undefined;
+
+/** App.synth is never called: only the in-memory JSON, but App still wants an outdir it can create. */
+function scratchOutdir(): string {
+  outdir ??= mkdtempSync(path.join(os.tmpdir(), 'enx-infra-test-'));
+  return outdir;
+}
+
+export function removeScratch(): void {
+  if (outdir) rmSync(outdir, { recursive: true, force: true });
+  outdir = undefined;
+}
+
+export function synthAll(
+  settings: InfraSettings,
+  options: { jobs?: readonly JobSpec[]; rules?: readonly AlertRule[] } = {},
+): Synthesized[] {
+  const { stacks } = buildApp(settings, { outdir: scratchOutdir(), ...options });
+  return stacks.map((stack) => {
+    const text = Testing.synth(stack);
+    return { text, json: JSON.parse(text) as Json };
+  });
+}
+
+export function synth(
+  settings: InfraSettings = settingsFrom(),
+  options: { jobs?: readonly JobSpec[]; rules?: readonly AlertRule[] } = {},
+): Synthesized {
+  return synthAll(settings, options)[0];
+}
+
+/** The resources of one type, as a list of their synthesized bodies. */
+export function resources(json: Json, type: string): Json[] {
+  return Object.values((json.resource?.[type] ?? {}) as Record<string, Json>);
+}
+
+export function dataSources(json: Json, type: string): Json[] {
+  return Object.values((json.data?.[type] ?? {}) as Record<string, Json>);
+}
+
+/** Resource address → body, to follow references such as ${google_service_account.x.email}. */
+export function addressOf(json: Json, type: string, predicate: (body: Json) => boolean): string {
+  const entry = Object.entries((json.resource?.[type] ?? {}) as Record<string, Json>).find(([, body]) =>
+    predicate(body),
+  );
+  if (!entry) throw new Error(`no ${type} matches`);
+  return `${type}.${entry[0]}`;
+}
