@@ -9,6 +9,8 @@
  *
  *   runtime  (a) runtime overhead per invocation vs a bare Functions Framework handler
  *   purge    (b) cleanup purge throughput: deleteInBatches vs one unbatched DELETE
+ *   appsync  (c) appsync-worker syncing a 10,000-app feed: time and statements issued
+ *   stats    (d) stats-puller-worker over 1,000 realms against a 50 ms key server vs the ideal
  *   --quick  fewer calls and 100,000 rows instead of 1,000,000
  */
 import './env';
@@ -27,10 +29,12 @@ import {
 import type { CleanupPurgeResult } from './cleanup-purge';
 import { RUNTIME_TARGET_ADDED_MS, formatRuntimeOverhead, runRuntimeOverhead } from './runtime-overhead';
 import type { RuntimeOverheadResult } from './runtime-overhead';
+import { formatAppsyncBench, runAppsyncBench } from './appsync-sync';
+import { formatStatsPullerBench, runStatsPullerBench } from './stats-puller';
 import type { Cell } from './stats';
 import { fmt, fmtInt, table, verdict } from './stats';
 
-const BENCHES = ['runtime', 'purge'] as const;
+const BENCHES = ['runtime', 'purge', 'appsync', 'stats'] as const;
 type BenchName = (typeof BENCHES)[number];
 
 /** A bench that is still running after this long is stuck: stop Postgres and give up. */
@@ -40,6 +44,8 @@ const TEMPLATE = 'bench_migrated';
 const USAGE = `usage: npm run bench -- [--quick] [${BENCHES.join('] [')}]
   runtime  runtime overhead per invocation vs a bare Functions Framework handler
   purge    cleanup purge throughput: deleteInBatches vs one unbatched DELETE
+  appsync  appsync-worker syncing a 10,000-app feed (2,000 with --quick)
+  stats    stats-puller-worker over 1,000 realms (200 with --quick), key server answering in 50 ms
   --quick  fewer calls, 100,000 rows instead of 1,000,000`;
 
 interface Args {
@@ -168,6 +174,26 @@ async function main(): Promise<number> {
       runtimeResult = await runRuntimeOverhead({ pg, template: TEMPLATE, log, ...settings.runtime });
       log('');
       log(formatRuntimeOverhead(runtimeResult));
+    }
+    if (args.benches.includes('appsync')) {
+      log('\n(c) appsync-worker feed sync');
+      const apps = args.quick ? 2_000 : 10_000;
+      const appsync = await runAppsyncBench({ pg, template: TEMPLATE, log, apps, realms: 100 });
+      log('');
+      log(formatAppsyncBench(appsync));
+    }
+    if (args.benches.includes('stats')) {
+      log('\n(d) stats-puller-worker over many realms');
+      const stats = await runStatsPullerBench({
+        pg,
+        template: TEMPLATE,
+        log,
+        realms: args.quick ? 200 : 1_000,
+        latencyMs: 50,
+        workers: [5, 20],
+      });
+      log('');
+      log(formatStatsPullerBench(stats));
     }
     if (args.benches.includes('purge')) {
       log('\n(b) cleanup purge throughput (VERIFICATION_CODE step)');

@@ -11,7 +11,9 @@ import type { JobSpec } from './core/job-spec';
 import { DEFAULT_BACKOFF } from './core/job-spec';
 import { noConfig } from './core/config';
 import { SECOND_MS } from './core/duration';
+import { appsyncConfig } from './jobs/appsync-worker/config';
 import { cleanupConfig } from './jobs/cleanup-worker/config';
+import { statsPullerConfig } from './jobs/stats-puller-worker/config';
 
 /** ENX ran every schedule in UTC; local-time schedules are allowed but DST makes them irregular. */
 const UTC = 'Etc/UTC';
@@ -34,6 +36,25 @@ export const cleanupWorker = {
   memoryMb: 512,
 } as const satisfies JobSpec<ReturnType<typeof cleanupConfig.parse>>;
 
+export const appsyncWorker = {
+  id: 'appsync-worker',
+  description:
+    'Syncs the published mobile-app list into realm branding, dynamic translations and mobile_apps.',
+  schedule: { cron: '0 */4 * * *', timeZone: UTC },
+  httpMethod: 'GET',
+  // One feed fetch (APP_SYNC_TIMEOUT, at most 4 min) and a transaction per realm: seconds normally.
+  // Each realm commits on its own, so an attempt cut off at its timeout keeps the realms it synced.
+  timeoutMs: 5 * 60 * SECOND_MS,
+  attemptDeadlineMs: 6 * 60 * SECOND_MS,
+  // Four attempts of at most 6 min plus 70 s of backoff end long before the next tick (4 h).
+  retry: { ...DEFAULT_BACKOFF, retryCount: 3 },
+  // Branding and new apps can wait a tick; two missed ticks (8 h) mean the feed or the job is broken.
+  missedTicksBeforeAlert: 2,
+  config: appsyncConfig,
+  roles: [],
+  memoryMb: 512,
+} as const satisfies JobSpec<ReturnType<typeof appsyncConfig.parse>>;
+
 export const fleetWatchdog = {
   id: 'fleet-watchdog',
   description:
@@ -51,7 +72,25 @@ export const fleetWatchdog = {
   memoryMb: 256,
 } as const satisfies JobSpec<Readonly<Record<string, never>>>;
 
-export const catalog = [cleanupWorker, fleetWatchdog] as const;
+export const statsPullerWorker = {
+  id: 'stats-puller-worker',
+  description: "Pulls each realm's daily publish statistics from the key server into key_server_stats_days.",
+  schedule: { cron: '*/15 * * * *', timeZone: UTC },
+  httpMethod: 'GET',
+  // One realm's worst case is 4 attempts of the 1 min download timeout plus 1.5 s of backoff
+  // (241.5 s); the timeout leaves room for that. A tick and its retries must end before the next
+  // tick (15 min): 3 attempts of at most 280 s plus 10 s and 20 s of backoff do (870 s).
+  timeoutMs: 255 * SECOND_MS,
+  attemptDeadlineMs: 280 * SECOND_MS,
+  retry: { ...DEFAULT_BACKOFF, retryCount: 2 },
+  // Every 15 minutes; the original's window is 35 min, about two ticks.
+  missedTicksBeforeAlert: 2,
+  config: statsPullerConfig,
+  roles: ['roles/cloudkms.signerVerifier'],
+  memoryMb: 512,
+} as const satisfies JobSpec<ReturnType<typeof statsPullerConfig.parse>>;
+
+export const catalog = [cleanupWorker, fleetWatchdog, appsyncWorker, statsPullerWorker] as const;
 
 export type JobId = (typeof catalog)[number]['id'];
 

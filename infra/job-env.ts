@@ -46,6 +46,8 @@ export const DB_PASSWORD_ENV = 'DB_PASSWORD';
 /** Addresses of what infra creates; strings or Terraform tokens. */
 export interface FleetResources {
   readonly tokenSigningKey: string;
+  /** The system certificate-signing key's version: what stats-puller-worker signs with. */
+  readonly certificateSigningKeyVersion: string;
   readonly realmKeyRing: string;
   readonly backupBucket: string;
   /** The Cloud SQL instance's self link, when infra knows the instance. */
@@ -62,6 +64,7 @@ export function providedEnv(
 ): Record<string, string> {
   return {
     TOKEN_SIGNING_KEY: resources.tokenSigningKey,
+    CERTIFICATE_SIGNING_KEY: resources.certificateSigningKeyVersion,
     DB_KEYRING: resources.realmKeyRing,
     SECRETS_PARENT: `projects/${settings.projectId}/secrets`,
     BACKUP_BUCKET: resources.backupBucket,
@@ -83,6 +86,7 @@ function providedNames(settings: EnvironmentSettings): Set<string> {
     Object.keys(
       providedEnv(settings, {
         tokenSigningKey: '-',
+        certificateSigningKeyVersion: '-',
         realmKeyRing: '-',
         backupBucket: '-',
         ...(knowsInstance ? { databaseInstanceUrl: '-' } : {}),

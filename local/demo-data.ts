@@ -645,3 +645,15 @@ export async function seedDemoData(
   const rows = await seedOnce(db, batch, now, (client) => seedBatch(client, now, thresholds, ids, keys, tag));
   return rows === undefined ? { base, rows: seeded } : { base, batch, rows: seeded + rows };
 }
+
+/**
+ * The system certificate-signing key version stats-puller-worker signs with: the key's newest
+ * enabled version in the local KMS, created on the first start. Idempotent, so every start of a
+ * reused database signs with the same version.
+ */
+export async function ensureCertificateKeyVersion(db: Db, keyName: string, now: Date): Promise<string> {
+  const keys = keyManagerAt(db, now);
+  const enabled = (await keys.listKeyVersions(keyName)).filter((version) => version.state === 'ENABLED');
+  if (enabled.length > 0) return enabled[enabled.length - 1].name;
+  return keys.createKeyVersion(keyName);
+}

@@ -28,20 +28,25 @@ import {
   formatMissedTicksLine,
   tickLabel,
 } from './console-lines';
-import { seedDemoData } from './demo-data';
+import { ensureCertificateKeyVersion, seedDemoData } from './demo-data';
 import type { DemoSeed } from './demo-data';
 import { startAlertEvaluator } from './alert-evaluator';
 import type { AlertEvaluator } from './alert-evaluator';
+import { startAppFeed } from './app-feed';
+import type { AppFeed } from './app-feed';
 import { startDemoFeed } from './demo-feed';
 import type { DemoFeed } from './demo-feed';
 import { startEmbeddedPostgres } from './embedded-postgres';
+import { LocalKeyManager } from '../functions/adapters/local-key-manager';
+import { localKeyLookup, startKeyServerStats } from './key-server-stats';
+import type { KeyServerStats } from './key-server-stats';
 import { stopStalePostgres } from './stale-postgres';
 import type { PostgresServer } from './embedded-postgres';
 import { openFunctionLog, openLineFile } from './function-log';
 import type { LineFile } from './function-log';
 import { serveFunctions } from './function-servers';
 import type { FunctionServer } from './function-servers';
-import { LOCAL_DATABASE, LOCAL_INVOKER, localEnv } from './local-env';
+import { LOCAL_CERTIFICATE_KEY, LOCAL_DATABASE, LOCAL_INVOKER, localEnv } from './local-env';
 import { Scheduler } from './scheduler';
 import { createHttpCaller } from './scheduler-http';
 import { collectStatus } from './status';
@@ -90,6 +95,8 @@ interface Parts {
   postgresLog?: LineFile;
   pool?: Pool;
   issuer?: TokenIssuer;
+  appFeed?: AppFeed;
+  keyServer?: KeyServerStats;
   functionLog?: LineFile;
   functions?: FunctionServer[];
   scheduler?: Scheduler;
@@ -137,6 +144,8 @@ async function stopParts(parts: Parts, out: (line: string) => void, graceMs: num
     await step(`${fn.definition.spec.id}'s pool`, () => withLimit(fn.runtime.close(), POOL_CLOSE_LIMIT_MS));
   }
   if (parts.issuer) await step('the token issuer', parts.issuer.close);
+  if (parts.appFeed) await step('the app feed', parts.appFeed.close);
+  if (parts.keyServer) await step('the key-server stand-in', parts.keyServer.close);
   if (parts.statusServer) await step('the status server', parts.statusServer.close);
   if (parts.pool) {
     const pool = parts.pool;
@@ -194,7 +203,32 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
 
     parts.issuer = await startTokenIssuer();
     const issuer = parts.issuer;
-    const env = localEnv({ databaseUrl, issuer: issuer.issuer, jwksUrl: issuer.jwksUrl }, options.env);
+    parts.appFeed = await startAppFeed();
+    // stats-puller-worker signs with the system key; the stand-in checks its tokens against the
+    // same local KMS (the system kid as CERTIFICATE_SIGNING_KEY_ID configures it, v1 by default).
+    const certificateSigningKey = await ensureCertificateKeyVersion(
+      parts.pool,
+      LOCAL_CERTIFICATE_KEY,
+      new Date(),
+    );
+    parts.keyServer = await startKeyServerStats({
+      keys: localKeyLookup(parts.pool, new LocalKeyManager(parts.pool, { now: () => new Date() }), {
+        kid: options.env?.CERTIFICATE_SIGNING_KEY_ID ?? 'v1',
+        keyVersion: certificateSigningKey,
+      }),
+      audiences: [options.env?.KEY_SERVER_STATS_AUDIENCE ?? 'keyserver'],
+    });
+    const env = localEnv(
+      {
+        databaseUrl,
+        issuer: issuer.issuer,
+        jwksUrl: issuer.jwksUrl,
+        appFeedUrl: parts.appFeed.url,
+        keyServerUrl: parts.keyServer.url,
+        certificateSigningKey,
+      },
+      options.env,
+    );
 
     // The demo rows sit around cleanup-worker's thresholds as this environment configures them.
     const thresholds = cleanupWorker.config.parse(env);
@@ -289,6 +323,8 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
           next ? tickLabel(next, new Date()) : '–'
         }`;
       }),
+      `  app feed   ${parts.appFeed.url}  (serves local/fixtures/apps.json to appsync-worker)`,
+      `  key server ${parts.keyServer.url}/v1/stats  (stats stand-in for stats-puller-worker)`,
       `  logs       ${files.functionLog}  (every function log line as JSON; WARNING+ also shown here)`,
       `  status     ${urls.status}/  and  ${urls.status}/status${
         parts.statusServer.fellBack ? `  (port ${options.statusPort ?? 8080} was taken)` : ''

@@ -14,11 +14,18 @@ export const LOCAL_INVOKER = `scheduler-invoker@${LOCAL_PROJECT}.iam.gserviceacc
 export const LOCAL_TOKEN_SIGNING_KEY = `projects/${LOCAL_PROJECT}/locations/local/keyRings/enx-jobs/cryptoKeys/token-signing`;
 /** Where the demo realms' certificate-signing keys live in the local KMS. */
 export const LOCAL_REALM_KEY_RING = `projects/${LOCAL_PROJECT}/locations/local/keyRings/realm-keys`;
+/** The system certificate-signing key; stats-puller-worker signs with its newest enabled version. */
+export const LOCAL_CERTIFICATE_KEY = `projects/${LOCAL_PROJECT}/locations/local/keyRings/enx-jobs/cryptoKeys/certificate-signing`;
 
 export interface LocalWiring {
   readonly databaseUrl: string;
   readonly issuer: string;
   readonly jwksUrl: string;
+  /** The loopback app-list feed appsync-worker syncs from. */
+  readonly appFeedUrl?: string;
+  /** The loopback key-server stats stand-in, and the system key version its tokens are signed with. */
+  readonly keyServerUrl?: string;
+  readonly certificateSigningKey?: string;
 }
 
 /** Defaults an operator may override from the shell. */
@@ -41,6 +48,9 @@ function wiring(parts: LocalWiring): Env {
     SIGNALS_SINK: 'local',
     KEY_MANAGER: 'local',
     K_SERVICE: undefined,
+    APP_SYNC_URL: parts.appFeedUrl,
+    KEY_SERVER_URL: parts.keyServerUrl,
+    CERTIFICATE_SIGNING_KEY: parts.certificateSigningKey,
   };
 }
 

@@ -11,7 +11,7 @@ import type { Clock } from '../core/clock';
 import type { Db } from '../core/db';
 import type { AttemptFinished, AttemptStarted, SignalSink } from '../core/signals';
 import { incrementCounter } from '../db/counters';
-import type { CounterValue } from '../db/counters';
+import type { CounterValue, StoredCounter } from '../db/counters';
 import { METRICS, RESOURCE_NAMESPACE, RESOURCE_TASK_ID, RESOURCE_TYPE } from '../alerts/metrics';
 import type { MetricSpec } from '../alerts/metrics';
 import type { GaugePoint, GaugeWriter } from './gauges';
@@ -34,6 +34,9 @@ function timestamp(date: Date): protos.google.protobuf.ITimestamp {
   const ms = date.getTime();
   return { seconds: Math.floor(ms / 1000), nanos: (ms % 1000) * 1e6 };
 }
+
+/** Leave alone a counter series the runtime wrote less than this long ago. */
+const COUNTER_REFRESH_MIN_AGE_MS = 15_000;
 
 function metricOf(metric: MetricSpec, labels: Record<string, string>): protos.google.api.IMetric {
   return Object.keys(labels).length > 0 ? { type: metric.type, labels } : { type: metric.type };
@@ -95,6 +98,27 @@ export class CloudMonitoringSink implements SignalSink, GaugeWriter {
         ),
       ),
     );
+  }
+
+  async refreshCounters(counters: readonly StoredCounter[]): Promise<number> {
+    const now = this.clock.now();
+    const series = counters
+      // A series the runtime wrote moments ago would be refused (sampling period); it is fresh anyway.
+      .filter((counter) => now.getTime() - counter.updatedAt.getTime() >= COUNTER_REFRESH_MIN_AGE_MS)
+      .map((counter) => {
+        const metric =
+          counter.name === 'started'
+            ? METRICS.attemptsStarted
+            : counter.name === 'exhausted'
+              ? METRICS.exhaustedTicks
+              : METRICS.attempts;
+        const labels: Record<string, string> = metric === METRICS.attempts ? { outcome: counter.name } : {};
+        return this.cumulative(metric, counter.jobId, labels, counter, now);
+      });
+    // Cloud Monitoring takes at most 200 series per request.
+    for (let start = 0; start < series.length; start += 200)
+      await this.send(series.slice(start, start + 200));
+    return series.length;
   }
 
   private async send(timeSeries: TimeSeries[]): Promise<void> {

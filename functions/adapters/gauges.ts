@@ -3,6 +3,7 @@
  * memory for the status page and the evaluator).
  */
 import type { MetricSpec } from '../alerts/metrics';
+import type { StoredCounter } from '../db/counters';
 
 export interface GaugePoint {
   readonly metric: MetricSpec;
@@ -12,6 +13,12 @@ export interface GaugePoint {
 
 export interface GaugeWriter {
   write(points: readonly GaugePoint[]): Promise<void>;
+  /**
+   * Writes every counter series again with its current total, so each has a point a minute
+   * however rarely its job runs: rate conditions over a few minutes need two points in range.
+   * Returns how many series were written.
+   */
+  refreshCounters(counters: readonly StoredCounter[]): Promise<number>;
 }
 
 /** Keeps the latest value of each gauge in memory. */
@@ -24,6 +31,11 @@ export class LocalGauges implements GaugeWriter {
     for (const point of points) {
       this.latest.set(`${point.metric.type}|${point.jobId}`, { value: point.value, writtenAt: this.now() });
     }
+  }
+
+  /** Locally the evaluator reads the ledger itself; there is nothing to keep dense. */
+  async refreshCounters(): Promise<number> {
+    return 0;
   }
 
   get(metricType: string, jobId: string): number | undefined {

@@ -26,3 +26,18 @@ export interface KeyManager {
 export class KeyNotFoundError extends Error {
   override readonly name = 'KeyNotFoundError';
 }
+
+/** A key manager that cannot be used here; every call fails with the reason, naming what to change. */
+export function unavailableKeyManager(reason: string): KeyManager {
+  const fail = async (): Promise<never> => {
+    throw new Error(reason);
+  };
+  return {
+    createSigningKey: fail,
+    createKeyVersion: fail,
+    getPublicKeyPem: fail,
+    signDigest: fail,
+    destroyKeyVersion: fail,
+    listKeyVersions: fail,
+  };
+}

@@ -3,11 +3,12 @@
  * enx_jobs_local_kms_versions), with Cloud KMS's naming and lifecycle, so the jobs run the same code
  * path in local mode and tests as in production. Never used on Cloud Run.
  */
-import { createPrivateKey, createPublicKey, generateKeyPairSync, sign } from 'node:crypto';
+import { createPublicKey, generateKeyPairSync } from 'node:crypto';
 import type { Db } from '../core/db';
 import type { Clock } from '../core/clock';
 import type { KeyManager, KeyVersionState } from './key-manager';
 import { KeyNotFoundError } from './key-manager';
+import { signP256Digest } from './p256-prehashed';
 
 export class LocalKeyManager implements KeyManager {
   constructor(
@@ -55,8 +56,9 @@ export class LocalKeyManager implements KeyManager {
     if (version.state !== 'ENABLED') {
       throw new Error(`key version ${versionName} is ${version.state} and cannot sign`);
     }
-    // The digest is already SHA-256; sign it as-is, as KMS's AsymmetricSign does.
-    return sign(null, sha256Digest, { key: createPrivateKey(version.private_pem), dsaEncoding: 'der' });
+    // The digest is already SHA-256; sign it as-is, as KMS's AsymmetricSign does (Node's
+    // crypto.sign would hash it a second time).
+    return signP256Digest(version.private_pem, sha256Digest);
   }
 
   async destroyKeyVersion(versionName: string): Promise<'destroyed' | 'already-destroyed'> {

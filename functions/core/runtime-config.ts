@@ -90,8 +90,8 @@ const fields = {
   keyManager: oneOf(
     'KEY_MANAGER',
     'local',
-    'Key manager implementation: local (keys in the local database).',
-    ['local'],
+    'Key manager: local (keys in the local database; refused on Cloud Run) or google-cloud-kms (not in this build yet: only the steps that use keys fail).',
+    ['local', 'google-cloud-kms'],
   ),
   logLevel: oneOf('LOG_LEVEL', 'info', 'Lowest severity logged: debug, info, warning or error.', [
     'debug',
@@ -120,9 +120,6 @@ export const runtimeConfig = defineConfig('runtime', fields, (settings) => {
         'OIDC_INVOKER_EMAILS is required with AUTH_MODE=oidc: list the scheduler invoker account(s)',
       );
     }
-  }
-  if (onCloudRun && settings.keyManager === 'local') {
-    problems.push('KEY_MANAGER=local is refused on Cloud Run: local keys are for local mode and tests only');
   }
   return problems;
 });

@@ -20,6 +20,8 @@ import type { Adapters } from '../adapters';
 import { CloudMonitoringSink } from '../adapters/cloud-monitoring-sink';
 import { LocalGauges } from '../adapters/gauges';
 import { LocalKeyManager } from '../adapters/local-key-manager';
+import { unavailableKeyManager } from '../adapters/key-manager';
+import type { KeyManager } from '../adapters/key-manager';
 import { loopbackClientOptions } from '../adapters/loopback';
 import { MetricServiceClient } from '@google-cloud/monitoring';
 import { migrate } from '../db/migrate';
@@ -150,11 +152,27 @@ export class Runtime {
       this.builtAdapters = this.overrides.adapters
         ? this.overrides.adapters(this.db())
         : {
-            keyManager: new LocalKeyManager(this.db(), this.clock),
+            keyManager: this.keyManager(),
             gauges: this.settings.signalsSink === 'cloud-monitoring' ? this.monitoring() : this.localGauges,
           };
     }
     return this.builtAdapters;
+  }
+
+  /**
+   * The key manager the settings ask for. Choices that cannot work here do not stop the instance:
+   * jobs that never touch keys (the watchdog, most of cleanup) run, and only a call into the key
+   * manager fails, with the reason.
+   */
+  private keyManager(): KeyManager {
+    if (this.settings.keyManager === 'local' && this.settings.cloudRunService === '') {
+      return new LocalKeyManager(this.db(), this.clock);
+    }
+    const reason =
+      this.settings.keyManager === 'local'
+        ? 'KEY_MANAGER=local keeps keys in the database and is refused on Cloud Run; set KEY_MANAGER=google-cloud-kms'
+        : 'KEY_MANAGER=google-cloud-kms: the Cloud KMS key manager is not part of this build yet (it comes with the keys issue)';
+    return unavailableKeyManager(reason);
   }
 
   /** Applies missing migrations once per instance (DB_MIGRATE=auto); a failure is retried next request. */

@@ -26,11 +26,26 @@ export async function incrementCounter(
   return { value: Number(rows[0].value), startedAt: rows[0].started_at };
 }
 
-export async function readCounters(db: Db): Promise<Map<string, CounterValue>> {
-  const { rows } = await db.query<{ job_id: string; name: string; value: string; started_at: Date }>(
-    'SELECT job_id, name, value::text, started_at FROM enx_jobs_counters',
-  );
-  return new Map(
-    rows.map((row) => [`${row.job_id}/${row.name}`, { value: Number(row.value), startedAt: row.started_at }]),
-  );
+export interface StoredCounter extends CounterValue {
+  readonly jobId: string;
+  readonly name: CounterName;
+  /** When it last changed, which is when the runtime last wrote its series. */
+  readonly updatedAt: Date;
+}
+
+export async function readCounters(db: Db): Promise<StoredCounter[]> {
+  const { rows } = await db.query<{
+    job_id: string;
+    name: CounterName;
+    value: string;
+    started_at: Date;
+    updated_at: Date;
+  }>('SELECT job_id, name, value::text, started_at, updated_at FROM enx_jobs_counters ORDER BY job_id, name');
+  return rows.map((row) => ({
+    jobId: row.job_id,
+    name: row.name,
+    value: Number(row.value),
+    startedAt: row.started_at,
+    updatedAt: row.updated_at,
+  }));
 }

@@ -40,6 +40,7 @@ export class Shared extends Construct {
   readonly builder: ServiceAccount;
   readonly backupBucket: StorageBucket;
   readonly tokenSigningKey: KmsCryptoKey;
+  readonly certificateSigningKey: KmsCryptoKey;
   readonly realmKeyRing: KmsKeyRing;
   readonly database: Database;
   private readonly secrets = new Map<string, SecretManagerSecret>();
@@ -109,6 +110,16 @@ export class Shared extends Construct {
       labels,
       lifecycle: { preventDestroy: true },
     });
+    // The system certificate-signing key: signs the stats puller's tokens for realms without a
+    // key of their own. Terraform's first version (1) is the one the job uses.
+    this.certificateSigningKey = new KmsCryptoKey(this, 'certificate-signing-key', {
+      name: 'certificate-signing',
+      keyRing: keyRing.id,
+      purpose: 'ASYMMETRIC_SIGN',
+      versionTemplate: { algorithm: 'EC_SIGN_P256_SHA256', protectionLevel: 'SOFTWARE' },
+      labels,
+      lifecycle: { preventDestroy: true },
+    });
     // Realm certificate keys are created per realm (realm-<id>) by the realm key rotation, inside
     // their own ring so that a job's rights on realm keys never reach the token key.
     this.realmKeyRing = new KmsKeyRing(this, 'realm-key-ring', {
@@ -172,6 +183,7 @@ export class Shared extends Construct {
   get resources(): FleetResources {
     return {
       tokenSigningKey: this.tokenSigningKey.id,
+      certificateSigningKeyVersion: `${this.certificateSigningKey.id}/cryptoKeyVersions/1`,
       realmKeyRing: this.realmKeyRing.id,
       backupBucket: this.backupBucket.name,
       ...(this.database.instanceUrl ? { databaseInstanceUrl: this.database.instanceUrl } : {}),

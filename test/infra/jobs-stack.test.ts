@@ -208,13 +208,17 @@ describe('a synthesized environment', () => {
   });
 
   it('declares KMS signing keys, versioned backups and a private source bucket', () => {
-    expect(resources(json, 'google_kms_crypto_key')).toEqual([
+    const signingKey = (name: string) =>
       expect.objectContaining({
-        name: 'token-signing',
+        name,
         purpose: 'ASYMMETRIC_SIGN',
         version_template: { algorithm: 'EC_SIGN_P256_SHA256', protection_level: 'SOFTWARE' },
-      }),
-    ]);
+      });
+    const keys = resources(json, 'google_kms_crypto_key');
+    expect(keys).toHaveLength(2);
+    expect(keys).toEqual(
+      expect.arrayContaining([signingKey('token-signing'), signingKey('certificate-signing')]),
+    );
     expect(
       resources(json, 'google_kms_key_ring')
         .map((ring) => ring.name)

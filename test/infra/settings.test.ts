@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { catalog } from '../../functions/catalog';
 import { InfraSettingsError, loadSettings, parseSettings } from '../../infra/settings';
-import { BASE_ENV, settingsFrom } from './support';
+import { BASE_ENV, BASE_JOB_ENV, settingsFrom } from './support';
 
 function problemsOf(action: () => unknown): string[] {
   try {
@@ -39,7 +39,7 @@ describe('infra settings', () => {
       backend: { kind: 'local', path: '../../../terraform.production.tfstate' },
       backupRetentionDays: 30,
       env: {},
-      jobEnv: {},
+      jobEnv: BASE_JOB_ENV,
     });
   });
 
@@ -90,6 +90,7 @@ describe('infra settings', () => {
           region: 'us-east1',
           notifications: { emails: ['team@example.com'] },
           database: { host: 'db.internal' },
+          jobEnv: { 'stats-puller-worker': { KEY_SERVER_URL: 'https://keys.example.org' } },
           environments: {
             staging: { projectId: 'enx-staging-1' },
             production: { projectId: 'enx-production-1', region: 'us-central1' },
@@ -104,12 +105,15 @@ describe('infra settings', () => {
     ]);
   });
 
-  it('requires a project, a database host and a notification channel, naming each', () => {
+  it("requires a project, a database host, a notification channel and the jobs' required settings, naming each", () => {
     const problems = problemsOf(() => parseSettings({ env: {} }));
     expect(problems).toEqual([
       'projectId (ENX_INFRA_PROJECT_ID) is required: the Google Cloud project to deploy to',
       expect.stringContaining('at least one notification channel is required'),
       expect.stringContaining('database.host (ENX_INFRA_DB_HOST) is required'),
+      expect.stringMatching(
+        /^jobEnv\.stats-puller-worker\.KEY_SERVER_URL: is required .* set it in jobEnv\.stats-puller-worker$/,
+      ),
     ]);
     expect(problems[1]).toContain('ENX_INFRA_NOTIFY_EMAILS');
   });
@@ -228,12 +232,15 @@ describe('infra settings', () => {
     );
     if (!field) return;
     const accepted = settingsFrom({
-      ENX_INFRA_JOB_ENV: JSON.stringify({ [job.id]: { [field.env]: field.defaultText } }),
+      ENX_INFRA_JOB_ENV: JSON.stringify({ ...BASE_JOB_ENV, [job.id]: { [field.env]: field.defaultText } }),
     });
     expect(accepted.environments[0].jobEnv[job.id]).toEqual({ [field.env]: field.defaultText });
     const problems = problemsOf(() =>
       settingsFrom({
-        ENX_INFRA_JOB_ENV: JSON.stringify({ [job.id]: { [field.env]: '\u0000not valid\u0000' } }),
+        ENX_INFRA_JOB_ENV: JSON.stringify({
+          ...BASE_JOB_ENV,
+          [job.id]: { [field.env]: '\u0000not valid\u0000' },
+        }),
       }),
     );
     expect(problems[0]).toMatch(new RegExp(`^jobEnv\\.${job.id}\\.${field.env}: `));
@@ -247,7 +254,11 @@ describe('loading the settings of a run', () => {
     writeFileSync(path.join(folder, 'broken.json'), '{ "projectId": ');
     writeFileSync(
       path.join(folder, 'good.json'),
-      JSON.stringify({ projectId: 'enx-file-project', notifications: { emails: ['a@example.com'] } }),
+      JSON.stringify({
+        projectId: 'enx-file-project',
+        notifications: { emails: ['a@example.com'] },
+        jobEnv: BASE_JOB_ENV,
+      }),
     );
   });
   afterAll(() => rmSync(folder, { recursive: true, force: true }));

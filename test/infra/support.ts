@@ -14,6 +14,9 @@ import { parseSettings } from '../../infra/settings';
 
 export const FIXTURE_SOURCE = 'test/infra/fixtures/function-source';
 
+/** The job settings with no default anywhere: every deployment names its own key server. */
+export const BASE_JOB_ENV = { 'stats-puller-worker': { KEY_SERVER_URL: 'https://keys.example.org' } };
+
 /** The minimum a deployment must say, plus the fixture source so no build is needed. */
 export const BASE_ENV = {
   ENX_INFRA_PROJECT_ID: 'enx-test-project',
@@ -21,6 +24,10 @@ export const BASE_ENV = {
   ENX_INFRA_NOTIFY_EMAILS: 'oncall@example.com',
   ENX_INFRA_DB_HOST: '10.20.0.5',
   ENX_INFRA_FUNCTION_SOURCE: FIXTURE_SOURCE,
+  // The key server has no default anywhere: every deployment names its own.
+  ENX_INFRA_JOB_ENV: JSON.stringify({
+    'stats-puller-worker': { KEY_SERVER_URL: 'https://keys.example.org' },
+  }),
 } as const;
 
 export function settingsFrom(env: Record<string, string | undefined> = {}): InfraSettings {

@@ -7,6 +7,7 @@ import { CloudMonitoringSink } from '../../functions/adapters/cloud-monitoring-s
 import { ManualClock } from '../../functions/core/clock';
 import { createLogger, memoryWriter } from '../../functions/core/logger';
 import { guarded } from '../../functions/core/signals';
+import { readCounters } from '../../functions/db/counters';
 import { startFakeMetricService } from '../../local/fake-google/metric-service';
 import type { FakeMetricService } from '../../local/fake-google/metric-service';
 import { createTestDatabase } from '../support/database';
@@ -181,5 +182,27 @@ describe('CloudMonitoringSink', () => {
       int64Value: '2',
       value: 'int64Value',
     });
+  });
+
+  it('writes every counter series again when refreshed, except those written moments ago', async () => {
+    await sink.attemptFinished(finished('succeeded'));
+    await sink.attemptFinished(finished('failed', true));
+    clock.advance(60_000);
+    await sink.attemptStarted({ jobId: JOB, tickId: 't', attempt: 2, startedAt: clock.now() });
+    fake.reset();
+    clock.advance(5_000);
+    const written = await sink.refreshCounters(await readCounters(db.pool));
+    // succeeded, failed and exhausted are a minute old; started was written 5 s ago.
+    expect(written).toBe(3);
+    const series = fake.requests[0].timeSeries.map((one) => [
+      (one.metric as { type: string; labels?: Record<string, string> }).type,
+      (one.metric as { labels?: Record<string, string> }).labels?.outcome ?? '',
+      (one.points as { value: { int64Value: string } }[])[0].value.int64Value,
+    ]);
+    expect(series).toEqual([
+      ['custom.googleapis.com/enx_jobs/exhausted_ticks', '', '1'],
+      ['custom.googleapis.com/enx_jobs/attempts', 'failed', '1'],
+      ['custom.googleapis.com/enx_jobs/attempts', 'succeeded', '1'],
+    ]);
   });
 });

@@ -77,6 +77,9 @@ export async function createHarness(options: HarnessOptions = {}): Promise<Harne
       GOOGLE_CLOUD_PROJECT: 'enx-test-project',
       DB_MIGRATE: 'off',
       TOKEN_SIGNING_KEY: TEST_TOKEN_SIGNING_KEY,
+      // Settings whose defaults name Google's servers point at a closed loopback port, so a test
+      // that forgets to set them fails fast instead of calling out of the machine.
+      APP_SYNC_URL: 'http://127.0.0.1:9/apps.json',
       LOG_LEVEL: 'debug',
       ...options.env,
     },

@@ -11,6 +11,8 @@ import { ALERT_RULES } from '../../alerts/rules';
 import { loadSnapshot } from '../../alerts/snapshot';
 import type { GaugePoint } from '../../adapters/gauges';
 import type { JobContext, JobResult } from '../../core/job-spec';
+import { describeError } from '../../core/errors';
+import { readCounters } from '../../db/counters';
 
 export const WATCHDOG_JOB_ID = 'fleet-watchdog';
 
@@ -40,6 +42,15 @@ export async function runWatchdog(context: JobContext): Promise<JobResult> {
     points.push({ metric: METRICS.fleetIdle, jobId: WATCHDOG_JOB_ID, value: Math.round(idle) });
   // A failed write fails the watchdog: its missing heartbeat is then what pages.
   await context.adapters.gauges.write(points);
+  // Keeping the counters dense only helps the rate alerts; its failure is a warning.
+  let countersRefreshed = 0;
+  try {
+    countersRefreshed = await context.adapters.gauges.refreshCounters(await readCounters(context.db));
+  } catch (error) {
+    context.logger.warn(`could not refresh the counter series: ${describeError(error)}`, {
+      event: 'metrics_write_failed',
+    });
+  }
 
   const firing = evaluate(ALERT_RULES, snapshot).filter(
     (verdict) =>
@@ -59,5 +70,6 @@ export async function runWatchdog(context: JobContext): Promise<JobResult> {
     overdueAttempts: snapshot.jobs.reduce((sum, job) => sum + job.overdueAttempts, 0),
     fleetIdleSeconds: idle === undefined ? null : Math.round(idle),
     gauges: points.length,
+    countersRefreshed,
   };
 }

@@ -1,0 +1,257 @@
+/**
+ * The published app list (enx-jobs.md §1): fetched over HTTP with a timeout and a size limit,
+ * checked as the original's shared client checked it (status, Content-Type, `{error}` bodies), then
+ * validated by hand into typed entries. Every message names what an operator would look at: the URL
+ * and the setting for transport problems, `apps[i].field` for a bad entry.
+ */
+
+export interface FeedTranslation {
+  readonly lang: string;
+  readonly message: string;
+}
+
+export interface FeedLocalization {
+  readonly msgid: string;
+  readonly translations: readonly FeedTranslation[];
+}
+
+export interface FeedApp {
+  /** Position in the feed's `apps`, so later errors can name the entry. */
+  readonly index: number;
+  readonly region: string;
+  readonly android: {
+    readonly namespace: string;
+    readonly appName: string;
+    readonly packageName: string;
+    /** As published; normalised (and checked) per realm by normaliseFingerprints. */
+    readonly fingerprints: string;
+  };
+  readonly agencyColor: string;
+  readonly agencyImage: string;
+  readonly defaultLocale: string;
+  readonly webReportLearnMoreUrl: string;
+  readonly localizations: readonly FeedLocalization[];
+  readonly headless: boolean;
+}
+
+export interface FetchOptions {
+  readonly timeoutMs: number;
+  readonly sizeLimitBytes: number;
+  /** The job's own signal: its timeout aborts the request too. */
+  readonly signal: AbortSignal;
+}
+
+/** The feed cannot be used; the run fails before anything is written. */
+export class FeedError extends Error {
+  override readonly name = 'FeedError';
+}
+
+type Json = unknown;
+
+function isObject(value: Json): value is Record<string, Json> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function requiredString(value: Json, path: string): string {
+  if (typeof value !== 'string' || value.trim() === '')
+    throw new FeedError(`${path} must be a non-empty string`);
+  return value;
+}
+
+/** Missing or null reads as empty, as Go's decoder left absent fields at their zero value. */
+function optionalString(value: Json, path: string): string {
+  if (value === undefined || value === null) return '';
+  if (typeof value !== 'string') throw new FeedError(`${path} must be a string`);
+  return value;
+}
+
+function optionalBoolean(value: Json, path: string): boolean {
+  if (value === undefined || value === null) return false;
+  if (typeof value !== 'boolean') throw new FeedError(`${path} must be true or false`);
+  return value;
+}
+
+function optionalArray(value: Json, path: string): readonly Json[] {
+  if (value === undefined || value === null) return [];
+  if (!Array.isArray(value)) throw new FeedError(`${path} must be an array`);
+  return value;
+}
+
+function parseLocalization(value: Json, path: string): FeedLocalization {
+  if (!isObject(value)) throw new FeedError(`${path} must be an object`);
+  const msgid = requiredString(value.msgid, `${path}.msgid`);
+  const translations = optionalArray(value.translations, `${path}.translations`).map((item, index) => {
+    const where = `${path}.translations[${index}]`;
+    if (!isObject(item)) throw new FeedError(`${where} must be an object`);
+    return {
+      lang: requiredString(item.lang, `${where}.lang`),
+      message: optionalString(item.message, `${where}.message`),
+    };
+  });
+  return { msgid, translations };
+}
+
+function parseApp(value: Json, index: number): FeedApp {
+  const path = `apps[${index}]`;
+  if (!isObject(value)) throw new FeedError(`${path} must be an object`);
+  const target = value.android_target;
+  if (!isObject(target)) throw new FeedError(`${path}.android_target must be an object`);
+  optionalBoolean(value.is_enx, `${path}.is_enx`);
+  return {
+    index,
+    region: requiredString(value.region, `${path}.region`).trim(),
+    android: {
+      namespace: optionalString(target.namespace, `${path}.android_target.namespace`),
+      appName: optionalString(target.app_name, `${path}.android_target.app_name`).trim(),
+      packageName: requiredString(target.package_name, `${path}.android_target.package_name`).trim(),
+      fingerprints: requiredString(
+        target.sha256_cert_fingerprints,
+        `${path}.android_target.sha256_cert_fingerprints`,
+      ),
+    },
+    agencyColor: optionalString(value.agency_color, `${path}.agency_color`).trim(),
+    agencyImage: optionalString(value.agency_image, `${path}.agency_image`).trim(),
+    defaultLocale: optionalString(value.default_locale, `${path}.default_locale`).trim(),
+    webReportLearnMoreUrl: optionalString(
+      value.web_report_learn_more_url,
+      `${path}.web_report_learn_more_url`,
+    ).trim(),
+    localizations: optionalArray(value.localizations, `${path}.localizations`).map((item, at) =>
+      parseLocalization(item, `${path}.localizations[${at}]`),
+    ),
+    headless: optionalBoolean(value.headless, `${path}.headless`),
+  };
+}
+
+/**
+ * A decoded feed body into typed entries. Structure (types, required fields) is checked here for
+ * the whole feed, so a malformed feed fails before any realm is touched; value rules that belong to
+ * one realm (the color, the fingerprints) are checked when that realm syncs.
+ */
+export function parseFeed(body: Json): readonly FeedApp[] {
+  if (!isObject(body)) throw new FeedError('the feed must be a JSON object with an "apps" array');
+  const reported = body.error ?? body.Error;
+  if (reported !== undefined && reported !== null && reported !== '') {
+    throw new FeedError(
+      `the feed reported an error: ${typeof reported === 'string' ? reported : JSON.stringify(reported)}`,
+    );
+  }
+  if (!Array.isArray(body.apps)) throw new FeedError('apps must be an array');
+  return body.apps.map(parseApp);
+}
+
+const FINGERPRINT = /^[0-9A-F]{2}(:[0-9A-F]{2}){31}$/;
+
+/**
+ * SHA-256 certificate fingerprints in the form the server stores them (its BeforeSave): upper
+ * case, one per line, each 95 characters (AA:BB:...:FF). Accepts commas or newlines between them
+ * and stray spaces, so a feed value in any of those forms matches its stored form.
+ */
+export function normaliseFingerprints(raw: string): string {
+  const entries = raw
+    .toUpperCase()
+    .split(/[,\r\n]+/)
+    .map((entry) => entry.trim())
+    .filter((entry) => entry !== '');
+  if (entries.length === 0) throw new Error('has no fingerprint');
+  entries.forEach((entry, index) => {
+    if (!FINGERPRINT.test(entry)) {
+      throw new Error(
+        `fingerprint ${index + 1} ("${entry}") is not a SHA-256 fingerprint: 32 hex pairs joined by ':' (95 characters)`,
+      );
+    }
+  });
+  return entries.join('\n');
+}
+
+const COLOR = /^#[0-9a-f]{6}$/;
+
+/** The server's realm validation for agency_background_color, after lower-casing as the original did. */
+export function normaliseColor(raw: string): string {
+  const color = raw.trim().toLowerCase();
+  if (!COLOR.test(color)) throw new Error(`"${raw}" is not a color like #1a2b3c`);
+  return color;
+}
+
+/**
+ * A translation's locale: lower case, kept whole. The original truncated to two letters, so
+ * pt-BR and pt-PT collided and the last one silently won.
+ */
+export function normaliseLocale(lang: string): string {
+  return lang.trim().toLowerCase();
+}
+
+/** Reads at most `limit` bytes; past it, stops reading and fails instead of truncating. */
+async function readLimited(response: Response, limit: number, url: string): Promise<string> {
+  const tooLarge = () =>
+    new FeedError(
+      `the feed at ${url} is larger than APP_SYNC_SIZE_LIMIT (${limit} bytes); raise the limit if the feed really grew`,
+    );
+  const declared = Number(response.headers.get('content-length'));
+  if (Number.isFinite(declared) && declared > limit) {
+    await response.body?.cancel().catch(() => undefined);
+    throw tooLarge();
+  }
+  if (!response.body) return '';
+  const reader = response.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.byteLength;
+    if (total > limit) {
+      await reader.cancel().catch(() => undefined);
+      throw tooLarge();
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/** GET the feed and validate it; throws FeedError (or the job's abort reason) when it is unusable. */
+export async function fetchFeed(url: string, options: FetchOptions): Promise<readonly FeedApp[]> {
+  const timeout = AbortSignal.timeout(options.timeoutMs);
+  const signal = AbortSignal.any([options.signal, timeout]);
+  try {
+    const response = await fetch(url, {
+      headers: { Accept: 'application/json', 'User-Agent': 'enx-jobs/appsync-worker' },
+      signal,
+      redirect: 'follow',
+    });
+    if (response.status < 200 || response.status > 299) {
+      await response.body?.cancel().catch(() => undefined);
+      throw new FeedError(
+        `the feed at ${url} answered HTTP ${response.status}; check the feed service or APP_SYNC_URL`,
+      );
+    }
+    const contentType = response.headers.get('content-type') ?? '';
+    if (!contentType.toLowerCase().startsWith('application/json')) {
+      await response.body?.cancel().catch(() => undefined);
+      throw new FeedError(
+        `the feed at ${url} has Content-Type "${contentType}", not application/json; check APP_SYNC_URL`,
+      );
+    }
+    const text = await readLimited(response, options.sizeLimitBytes, url);
+    let body: Json;
+    try {
+      body = JSON.parse(text);
+    } catch (error) {
+      throw new FeedError(`the feed at ${url} is not valid JSON: ${(error as Error).message}`);
+    }
+    try {
+      return parseFeed(body);
+    } catch (error) {
+      throw new FeedError(`the feed at ${url} is malformed: ${(error as Error).message}`);
+    }
+  } catch (error) {
+    if (options.signal.aborted) throw options.signal.reason;
+    if (timeout.aborted) {
+      throw new FeedError(
+        `fetching the feed at ${url} took longer than APP_SYNC_TIMEOUT (${options.timeoutMs} ms)`,
+      );
+    }
+    if (error instanceof FeedError) throw error;
+    throw new FeedError(`could not fetch the feed at ${url}: ${(error as Error).message}`, { cause: error });
+  }
+}
