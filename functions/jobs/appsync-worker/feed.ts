@@ -5,6 +5,8 @@
  * and the setting for transport problems, `apps[i].field` for a bad entry.
  */
 
+import { readBodyLimited } from '../../core/http-body';
+
 export interface FeedTranslation {
   readonly lang: string;
   readonly message: string;
@@ -182,31 +184,15 @@ export function normaliseLocale(lang: string): string {
 }
 
 /** Reads at most `limit` bytes; past it, stops reading and fails instead of truncating. */
-async function readLimited(response: Response, limit: number, url: string): Promise<string> {
-  const tooLarge = () =>
-    new FeedError(
-      `the feed at ${url} is larger than APP_SYNC_SIZE_LIMIT (${limit} bytes); raise the limit if the feed really grew`,
-    );
-  const declared = Number(response.headers.get('content-length'));
-  if (Number.isFinite(declared) && declared > limit) {
-    await response.body?.cancel().catch(() => undefined);
-    throw tooLarge();
-  }
-  if (!response.body) return '';
-  const reader = response.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.byteLength;
-    if (total > limit) {
-      await reader.cancel().catch(() => undefined);
-      throw tooLarge();
-    }
-    chunks.push(value);
-  }
-  return Buffer.concat(chunks).toString('utf8');
+function readLimited(response: Response, limit: number, url: string): Promise<string> {
+  return readBodyLimited(
+    response,
+    limit,
+    () =>
+      new FeedError(
+        `the feed at ${url} is larger than APP_SYNC_SIZE_LIMIT (${limit} bytes); raise the limit if the feed really grew`,
+      ),
+  );
 }
 
 /** GET the feed and validate it; throws FeedError (or the job's abort reason) when it is unusable. */

@@ -5,6 +5,8 @@
  * bodies too) with a constant backoff, until the attempts run out or the job's signal aborts.
  */
 
+import { readBodyLimited } from '../../core/http-body';
+
 export interface PublishRequests {
   readonly unknown: number;
   readonly ios: number;
@@ -119,28 +121,17 @@ export function parseStatsResponse(document: unknown): StatsDay[] {
   return [...byDay.values()].sort((a, b) => a.day.getTime() - b.day.getTime());
 }
 
-/** Reads the body, refusing it as soon as it passes the limit rather than after buffering it all. */
-async function readLimited(response: Response, limit: number): Promise<string> {
-  const declared = Number(response.headers.get('content-length'));
-  if (Number.isFinite(declared) && declared > limit) {
-    await response.body?.cancel().catch(() => undefined);
-    throw new StatsResponseError(`the response is ${declared} bytes, over the ${limit}-byte limit`);
-  }
-  if (!response.body) return '';
-  const reader = response.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.byteLength;
-    if (total > limit) {
-      await reader.cancel().catch(() => undefined);
-      throw new StatsResponseError(`the response is over the ${limit}-byte limit`);
-    }
-    chunks.push(value);
-  }
-  return Buffer.concat(chunks).toString('utf8');
+function readLimited(response: Response, limit: number): Promise<string> {
+  return readBodyLimited(
+    response,
+    limit,
+    (bytes) =>
+      new StatsResponseError(
+        bytes === undefined
+          ? `the response is over the ${limit}-byte limit`
+          : `the response is ${bytes} bytes, over the ${limit}-byte limit`,
+      ),
+  );
 }
 
 async function pullOnce(options: PullOptions): Promise<StatsDay[]> {
