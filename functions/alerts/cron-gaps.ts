@@ -127,21 +127,11 @@ export function tickGaps(cron: string, timeZone: string): TickGaps {
   const key = `${cron}|${timeZone}`;
   const cached = cache.get(key);
   if (cached) return cached;
-  const fields = parseCron(cron);
-  const changes = offsets(timeZone, REFERENCE_START, REFERENCE_END);
-  let change = 0;
   let previous: number | undefined;
   let minGapMs = Infinity;
   let maxGapMs = 0;
   let ticks = 0;
-  for (let instant = REFERENCE_START; instant < REFERENCE_END; instant += MINUTE_MS) {
-    while (change + 1 < changes.length && changes[change + 1][0] <= instant) change += 1;
-    const local = new Date(instant + changes[change][1]);
-    if (!fields.minutes[local.getUTCMinutes()] || !fields.hours[local.getUTCHours()]) continue;
-    if (!fields.months[local.getUTCMonth() + 1]) continue;
-    const dayMatch = fields.days[local.getUTCDate()];
-    const weekdayMatch = fields.weekdays[local.getUTCDay()];
-    if (fields.dayOr ? !(dayMatch || weekdayMatch) : !(dayMatch && weekdayMatch)) continue;
+  for (const instant of tickInstants(cron, timeZone, REFERENCE_START, REFERENCE_END)) {
     if (previous !== undefined) {
       minGapMs = Math.min(minGapMs, instant - previous);
       maxGapMs = Math.max(maxGapMs, instant - previous);

@@ -34,6 +34,17 @@ function field<T>(
   return { env, doc, defaultText, secret: options.secret ?? false, parse };
 }
 
+/** A setting with its own parser; `parse` throws a message naming what is wrong. */
+export function custom<T>(
+  env: string,
+  defaultText: string | undefined,
+  doc: string,
+  parse: (raw: string) => T,
+  options: Options = {},
+): Field<T> {
+  return field(env, defaultText, doc, parse, options);
+}
+
 export function durationMs(
   env: string,
   defaultText: string | undefined,

@@ -3,37 +3,9 @@
  * with the original's validation, plus CLEANUP_BATCH_SIZE. CLEANUP_MIN_PERIOD is not read: the run
  * ledger and job lock replace the original's time-to-live lock.
  */
-import { defineConfig, durationMs, integer } from '../../core/config';
-import type { Field } from '../../core/config';
+import { custom, defineConfig, durationMs, integer } from '../../core/config';
+import { parseCryptoKeyName } from '../../adapters/kms-names';
 import { DAY_MS, formatDurationMs } from '../../core/duration';
-
-/**
- * A required KMS crypto key name, checked when the variable is read (not in the cross-field check,
- * which only runs once every variable parsed), so a bad key is listed with every other bad
- * variable. The original refused key versions and commas (a list of keys); this also wants the
- * whole resource name, as the key manager needs it to tell its own versions from others.
- */
-function cryptoKeyName(env: string, doc: string): Field<string> {
-  return {
-    env,
-    doc,
-    defaultText: undefined,
-    secret: false,
-    parse: (raw) => {
-      const name = raw.trim();
-      if (name === '')
-        throw new Error('is empty; set it to the crypto key, projects/P/locations/L/keyRings/R/cryptoKeys/K');
-      if (name.includes(',')) throw new Error(`"${name}" contains a comma; name exactly one crypto key`);
-      if (name.includes('/cryptoKeyVersions')) {
-        throw new Error(`"${name}" names a key version; drop /cryptoKeyVersions/... and name the crypto key`);
-      }
-      if (!/^projects\/[^/]+\/locations\/[^/]+\/keyRings\/[^/]+\/cryptoKeys\/[^/]+$/.test(name)) {
-        throw new Error(`"${name}" is not a crypto key name: projects/P/locations/L/keyRings/R/cryptoKeys/K`);
-      }
-      return name;
-    },
-  };
-}
 
 export const cleanupConfig = defineConfig(
   'cleanup-worker',
@@ -124,9 +96,11 @@ export const cleanupConfig = defineConfig(
       'Delete unclaimed user reports older than this, but never before the longest code of a user-report realm expires.',
       { minMs: 1 },
     ),
-    tokenSigningKey: cryptoKeyName(
+    tokenSigningKey: custom(
       'TOKEN_SIGNING_KEY',
+      undefined,
       'The KMS crypto key whose versions sign tokens (projects/P/locations/L/keyRings/R/cryptoKeys/K, not a version); only its versions are destroyed.',
+      parseCryptoKeyName,
     ),
     batchSize: integer(
       'CLEANUP_BATCH_SIZE',

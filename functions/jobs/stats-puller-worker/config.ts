@@ -4,7 +4,8 @@
  * ledger and job lock replace the time-to-live lock, and a run signs one token per realm, so there
  * is nothing worth caching between runs.
  */
-import { defineConfig, durationMs, integer, text } from '../../core/config';
+import { custom, defineConfig, durationMs, integer, text } from '../../core/config';
+import { parseKeyVersionName } from '../../adapters/kms-names';
 import type { Field } from '../../core/config';
 import { HOUR_MS, SECOND_MS } from '../../core/duration';
 
@@ -28,37 +29,6 @@ export function keyServerBaseUrl(raw: string): string {
   return `${parsed.origin}${path.replace(/\/+$/, '')}`;
 }
 
-function baseUrl(env: string, doc: string): Field<string> {
-  return { env, doc, defaultText: undefined, secret: false, parse: keyServerBaseUrl };
-}
-
-/**
- * A KMS key *version*: the signer names the exact version, as the original's
- * CERTIFICATE_SIGNING_KEY does. A crypto key without a version is refused here rather than at the
- * first KMS call.
- */
-function keyVersionName(env: string, doc: string): Field<string> {
-  return {
-    env,
-    doc,
-    defaultText: undefined,
-    secret: false,
-    parse: (raw) => {
-      const name = raw.trim();
-      if (
-        !/^projects\/[^/]+\/locations\/[^/]+\/keyRings\/[^/]+\/cryptoKeys\/[^/]+\/cryptoKeyVersions\/[^/]+$/.test(
-          name,
-        )
-      ) {
-        throw new Error(
-          `"${name}" is not a key version name: projects/P/locations/L/keyRings/R/cryptoKeys/K/cryptoKeyVersions/N`,
-        );
-      }
-      return name;
-    },
-  };
-}
-
 function nonEmpty(field: Field<string>): Field<string> {
   return {
     ...field,
@@ -71,9 +41,11 @@ function nonEmpty(field: Field<string>): Field<string> {
 }
 
 export const statsPullerConfig = defineConfig('stats-puller-worker', {
-  keyServerUrl: baseUrl(
+  keyServerUrl: custom(
     'KEY_SERVER_URL',
+    undefined,
     "The key server's base URL (anything from /v1 on is dropped); a realm's key_server_url_override wins.",
+    keyServerBaseUrl,
   ),
   audience: nonEmpty(
     text(
@@ -96,9 +68,11 @@ export const statsPullerConfig = defineConfig('stats-puller-worker', {
     min: 1,
     max: 100,
   }),
-  certificateSigningKey: keyVersionName(
+  certificateSigningKey: custom(
     'CERTIFICATE_SIGNING_KEY',
+    undefined,
     'The system certificate-signing KMS key version; signs the token of realms without their own key.',
+    parseKeyVersionName,
   ),
   certificateSigningKeyId: nonEmpty(
     text('CERTIFICATE_SIGNING_KEY_ID', 'v1', 'The kid of tokens signed with the system key.'),
