@@ -1,0 +1,239 @@
+/**
+ * The local fleet's status page as a person sees it: `local/main.ts --run-now` in a child process
+ * (see test/support/local-fleet-process.ts), its page at `/` opened in a real headless Chromium
+ * (Debian's /usr/bin/chromium, driven by playwright-core; never a downloaded browser). Chromium
+ * runs with a throwaway profile and the flags that keep it from calling out, and only ever loads
+ * 127.0.0.1. At the end neither the fleet nor any Chromium process may be left behind.
+ */
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { chromium } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
+import { catalog } from '../../functions/catalog';
+import type { FleetStatus } from '../../local/status';
+import {
+  disposeLocalFleet,
+  fetchStatus,
+  listening,
+  portOf,
+  startLocalFleet,
+  stopLocalFleet,
+  waitFor,
+  waitForCleanupSuccess,
+} from '../support/local-fleet-process';
+import type { LocalFleet } from '../support/local-fleet-process';
+
+const CHROMIUM = '/usr/bin/chromium';
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+const START_LIMIT_MS = 60_000;
+const RUN_LIMIT_MS = 60_000;
+const ACTION_LIMIT_MS = 20_000;
+const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+
+/** The one window function used below (tsconfig has no DOM lib; the callback runs in the page). */
+interface BrowserWindow {
+  getComputedStyle(node: unknown): { readonly color: string };
+}
+
+/** Pids of the processes whose command line mentions `needle` (Chromium's profile folder). */
+function processesMentioning(needle: string): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    try {
+      const cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8');
+      if (cmdline.includes(needle)) pids.push(Number(entry));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return pids;
+}
+
+describe('local fleet status page in headless Chromium', () => {
+  let fleet: LocalFleet | undefined;
+  let context: BrowserContext | undefined;
+  let page: Page;
+  let profileDir: string | undefined;
+  let shotDir: string | undefined;
+  let status: FleetStatus;
+
+  beforeAll(
+    async () => {
+      // Fail, never skip: CI installs it (.ci/run); a developer machine needs it once.
+      if (!existsSync(CHROMIUM)) {
+        throw new Error(
+          `${CHROMIUM} is missing: this test drives Debian's Chromium. Install it with ` +
+            '`sudo apt-get update && sudo apt-get install -y --no-install-recommends chromium` ' +
+            '(never `npx playwright install`).',
+        );
+      }
+      fleet = await startLocalFleet(START_LIMIT_MS);
+      await waitForCleanupSuccess(fleet.statusUrl, RUN_LIMIT_MS);
+      status = await fetchStatus(fleet.statusUrl);
+
+      profileDir = mkdtempSync(path.join(os.tmpdir(), 'enx-chromium-profile-'));
+      shotDir = mkdtempSync(path.join(os.tmpdir(), 'enx-status-shot-'));
+      context = await chromium.launchPersistentContext(profileDir, {
+        executablePath: CHROMIUM,
+        headless: true,
+        args: CHROMIUM_ARGS,
+        timeout: ACTION_LIMIT_MS * 2,
+        // No proxy from the environment: the page is on 127.0.0.1 and nothing else is loaded.
+        env: Object.fromEntries(
+          Object.entries(process.env).filter(
+            (entry): entry is [string, string] => entry[1] !== undefined && !/_proxy$/i.test(entry[0]),
+          ),
+        ),
+      });
+      context.setDefaultTimeout(ACTION_LIMIT_MS);
+      context.setDefaultNavigationTimeout(ACTION_LIMIT_MS);
+      // Belt and braces: the browser may load the fleet's status server and nothing else.
+      const origin = fleet.statusUrl;
+      await context.route('**/*', (route) =>
+        route.request().url().startsWith(`${origin}/`) ? route.continue() : route.abort('blockedbyclient'),
+      );
+      page = context.pages()[0] ?? (await context.newPage());
+      const response = await page.goto(`${fleet.statusUrl}/`, { waitUntil: 'load' });
+      expect(response?.status()).toBe(200);
+    },
+    START_LIMIT_MS + RUN_LIMIT_MS + 2 * ACTION_LIMIT_MS + 10_000,
+  );
+
+  afterAll(async () => {
+    // Only after a failure is anything still open here.
+    await context?.close().catch(() => undefined);
+    await disposeLocalFleet(fleet);
+    for (const dir of [profileDir, shotDir]) if (dir) rmSync(dir, { recursive: true, force: true });
+  }, 60_000);
+
+  it('shows the title and a section per job of the catalog', async () => {
+    expect(await page.title()).toBe('enx-jobs local fleet');
+    await expect(page.locator('h1').innerText()).resolves.toBe('enx-jobs local fleet');
+    const sectionIds = await page
+      .locator('section > h2')
+      .evaluateAll((nodes) => nodes.map((node) => node.id));
+    expect([...sectionIds].sort()).toEqual(catalog.map((job) => job.id).sort());
+    for (const job of catalog) {
+      const section = page.locator('section', { has: page.locator(`h2[id="${job.id}"]`) });
+      await expect(section.locator('h2').innerText()).resolves.toBe(job.id);
+      await expect(section.locator('p').first().innerText()).resolves.toBe(job.description);
+      await expect(section.locator('dl').innerText()).resolves.toContain(job.schedule.cron);
+      // The table of contents links to it.
+      await expect(page.locator(`a[href="#${job.id}"]`).isVisible()).resolves.toBe(true);
+    }
+  });
+
+  it('shows a succeeded cleanup-worker attempt with its purged counts', async () => {
+    const section = page.locator('section', { has: page.locator('h2[id="cleanup-worker"]') });
+    const headers = await section.locator('thead th').allInnerTexts();
+    expect(headers).toEqual(['started', 'tick', 'attempt', 'state', 'duration', 'result / error']);
+    const succeeded = section.locator('tbody tr', { has: page.locator('span.state.succeeded') });
+    expect(await succeeded.count()).toBeGreaterThanOrEqual(1);
+    const cells = await succeeded.first().locator('td').allInnerTexts();
+    expect(cells[3]).toBe('succeeded');
+    // summariseResult prints the purged counts, e.g. "purged TOKEN_SIGNING_KEY 3, ...".
+    expect(cells[5]).toMatch(/purged /);
+    expect(cells[5]).toMatch(/TOKEN_SIGNING_KEY\D*[1-9]\d*/);
+    // The state is coloured as a success, which is what the eye picks up first.
+    const color = await succeeded
+      .first()
+      .locator('span.state')
+      .evaluate((node) => (globalThis as unknown as BrowserWindow).getComputedStyle(node).color);
+    expect(color).toBe('rgb(21, 128, 61)');
+  });
+
+  it('shows the alerts section', async () => {
+    const heading = page.locator('h2#alerts');
+    await expect(heading.isVisible()).resolves.toBe(true);
+    const text = await heading.innerText();
+    expect(text).toMatch(/^Alerts( firing)?$/);
+    if (status.alerts.firing.length === 0 && text === 'Alerts') {
+      await expect(page.locator('h2#alerts + p').innerText()).resolves.toMatch(/^None firing \(/);
+    } else {
+      // Firing alerts: a table of alert, severity, subject, detail right after the heading.
+      const table = page.locator('h2#alerts ~ table').first();
+      expect(await table.locator('thead th').allInnerTexts()).toEqual([
+        'alert',
+        'severity',
+        'subject',
+        'detail',
+      ]);
+      expect(await table.locator('tbody tr').count()).toBeGreaterThanOrEqual(1);
+    }
+  });
+
+  it(
+    'refreshes itself',
+    async () => {
+      await expect(page.locator('meta[http-equiv="refresh"]').getAttribute('content')).resolves.toBe('10');
+      // And the browser really does it: the page loads again on its own within the 10 s.
+      const generated = await page.locator('p.meta time').first().getAttribute('datetime');
+      await page.waitForEvent('load', { timeout: ACTION_LIMIT_MS });
+      await expect(page.locator('h1').innerText()).resolves.toBe('enx-jobs local fleet');
+      const regenerated = await page.locator('p.meta time').first().getAttribute('datetime');
+      expect(Date.parse(regenerated!)).toBeGreaterThan(Date.parse(generated!));
+    },
+    2 * ACTION_LIMIT_MS,
+  );
+
+  it('takes a screenshot', async () => {
+    const file = path.join(shotDir!, 'status-page.png');
+    await page.screenshot({ path: file, fullPage: true });
+    const png = readFileSync(file);
+    expect(statSync(file).size).toBeGreaterThan(1_000);
+    expect(png.subarray(0, 8).equals(PNG_SIGNATURE)).toBe(true);
+  });
+
+  it('links to /status, which answers JSON with every job', async () => {
+    const link = page.locator('a[href="/status"]');
+    await expect(link.innerText()).resolves.toBe('/status');
+    const [response] = await Promise.all([
+      page.waitForResponse((answer) => new URL(answer.url()).pathname === '/status'),
+      link.click(),
+    ]);
+    await page.waitForURL(`${fleet!.statusUrl}/status`);
+    expect(response.status()).toBe(200);
+    expect(response.headers()['content-type']).toMatch(/^application\/json/);
+    const json = (await response.json()) as FleetStatus;
+    expect(json.jobs.map((job) => job.id).sort()).toEqual(catalog.map((job) => job.id).sort());
+    // What the browser shows is that same JSON.
+    const shown = await page.locator('pre').first().innerText();
+    expect((JSON.parse(shown) as FleetStatus).urls.status).toBe(fleet!.statusUrl);
+  });
+
+  it(
+    'stops the browser and the fleet, leaving no process and no open port behind',
+    async () => {
+      const browserPids = processesMentioning(profileDir!);
+      expect(browserPids.length).toBeGreaterThanOrEqual(1);
+      await context!.close();
+      context = undefined;
+      await waitFor('every Chromium process to exit', ACTION_LIMIT_MS, async () =>
+        processesMentioning(profileDir!).length === 0 ? true : undefined,
+      );
+
+      const current = await fetchStatus(fleet!.statusUrl);
+      const ports = [
+        portOf(current.urls.status),
+        portOf(current.urls.issuer),
+        portOf(current.urls.database),
+        ...Object.values(current.urls.functions).map(portOf),
+      ];
+      expect(await stopLocalFleet(fleet!, 45_000)).toBe(0);
+      expect(fleet!.lines).toContain('stopped');
+      for (const port of ports) expect(await listening(port)).toBe(false);
+    },
+    ACTION_LIMIT_MS + 60_000,
+  );
+});
