@@ -123,16 +123,38 @@ async function walkByPages(
   // At least one statement, even on an empty table, so a broken condition (a renamed column, a
   // missing table) fails every run instead of waiting for the first matching row.
   for (let page = 0; page < Math.max(pages, 1); page += step) {
-    options.signal?.throwIfAborted();
-    const started = Date.now();
-    const result = await db.query(sql, [...target.params, `(${page},0)`, `(${page + step},0)`]);
-    total += result.rowCount ?? 0;
-    options.onBatch?.(result.rowCount ?? 0, Date.now() - started);
+    const { changed } = await batchStatement(
+      db,
+      options,
+      sql,
+      [...target.params, `(${page},0)`, `(${page + step},0)`],
+      (result) => result.rowCount ?? 0,
+    );
+    total += changed;
   }
   return total;
 }
 
 type Action = (chosen: string, returning?: boolean) => string;
+
+/**
+ * One batch statement, with the bookkeeping every walk shares: stop first if the run was aborted
+ * (earlier batches stay committed), time the statement, and report the rows it changed.
+ */
+async function batchStatement<Row extends Record<string, unknown>>(
+  db: Db,
+  options: BatchOptions,
+  sql: string,
+  params: readonly unknown[],
+  changedOf: (result: { rows: Row[]; rowCount: number | null }) => number,
+): Promise<{ rows: Row[]; changed: number }> {
+  options.signal?.throwIfAborted();
+  const started = Date.now();
+  const result = await db.query<Row>(sql, [...params]);
+  const changed = changedOf(result);
+  options.onBatch?.(changed, Date.now() - started);
+  return { rows: result.rows, changed };
+}
 
 /**
  * Walks the primary key in fixed ranges of batchSize ids: each statement is one index range scan
@@ -163,16 +185,14 @@ async function walkByIdRanges(
   let total = 0;
   let after = BigInt(bounds[0].low) - 1n;
   while (after < high) {
-    options.signal?.throwIfAborted();
-    const until = after + size;
-    const started = Date.now();
-    const { rows } = await db.query<{ changed: number; next: string | null }>(sql, [
-      ...target.params,
-      after.toString(),
-      until.toString(),
-    ]);
-    total += rows[0].changed;
-    options.onBatch?.(rows[0].changed, Date.now() - started);
+    const { rows, changed } = await batchStatement<{ changed: number; next: string | null }>(
+      db,
+      options,
+      sql,
+      [...target.params, after.toString(), (after + size).toString()],
+      (result) => result.rows[0].changed,
+    );
+    total += changed;
     if (rows[0].next === null) break;
     after = BigInt(rows[0].next) - 1n;
   }
@@ -200,14 +220,14 @@ async function walkByCtid(
            (SELECT count(*)::int FROM batch) AS chosen`;
   let total = 0;
   for (;;) {
-    options.signal?.throwIfAborted();
-    const started = Date.now();
-    const { rows } = await db.query<{ changed: number; chosen: number }>(sql, [
-      ...target.params,
-      options.batchSize,
-    ]);
-    total += rows[0].changed;
-    options.onBatch?.(rows[0].changed, Date.now() - started);
+    const { rows, changed } = await batchStatement<{ changed: number; chosen: number }>(
+      db,
+      options,
+      sql,
+      [...target.params, options.batchSize],
+      (result) => result.rows[0].changed,
+    );
+    total += changed;
     // A short batch means nothing matched beyond it. Counting the rows chosen rather than those
     // changed keeps going when a concurrent change made some chosen rows no longer match.
     if (rows[0].chosen < options.batchSize) return total;
