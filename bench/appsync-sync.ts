@@ -6,6 +6,7 @@
  * issued (every query any pooled client sends, BEGIN/COMMIT included) and the process's resident
  * memory after the run (the feed is held whole in memory, as JSON text and parsed).
  */
+import { onlyAdapters } from '../functions/adapters';
 import { createServer } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { Pool } from 'pg';
@@ -119,7 +120,7 @@ export async function runAppsyncBench(options: AppsyncBenchOptions): Promise<App
       signal: new AbortController().signal,
       tick: { id: NOW.toISOString(), scheduledAt: NOW, manual: true },
       attempt: 1,
-      adapters: { keyManager: new LocalKeyManager(pool, clock), gauges: new LocalGauges() },
+      adapters: onlyAdapters({ keyManager: new LocalKeyManager(pool, clock), gauges: new LocalGauges() }),
     };
     const runs: AppsyncRun[] = [];
     for (const label of ['first sync (adds everything)', 'second sync (no change)']) {

@@ -6,6 +6,7 @@
  * 0.8 of that throughput. Tokens are signed by the local key manager (pure-JS P-256, a few ms of
  * CPU each), so the figure includes signing, as production includes a KMS call.
  */
+import { onlyAdapters } from '../functions/adapters';
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import path from 'node:path';
@@ -100,7 +101,7 @@ export async function runStatsPullerBench(options: StatsPullerBenchOptions): Pro
       signal: new AbortController().signal,
       tick: { id: 'bench', scheduledAt: new Date(), manual: true },
       attempt: 1,
-      adapters: { keyManager: keys, gauges: new LocalGauges() },
+      adapters: onlyAdapters({ keyManager: keys, gauges: new LocalGauges() }),
     };
     const runs: StatsPullerRun[] = [];
     for (const workers of options.workers) {

