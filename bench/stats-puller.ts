@@ -77,6 +77,8 @@ export async function runStatsPullerBench(options: StatsPullerBenchOptions): Pro
   const database = 'bench_stats_puller';
   await options.pg.createDatabase(database, options.template);
   const pool = new Pool({ connectionString: options.pg.url(database), max: 10 });
+  // An idle connection cut when Postgres stops at the end must not crash the process.
+  pool.on('error', () => undefined);
   const keys = new LocalKeyManager(pool, systemClock);
   const systemVersion = await keys.createKeyVersion(SYSTEM_KEY);
   const standIn = await startChildStandIn({

@@ -291,7 +291,8 @@ describe('stats-puller-worker', () => {
 
   it('on abort starts no further realm, and settles only once the realms in flight have finished', async () => {
     for (let id = 1; id <= 6; id += 1) await systemKeyRealm(id);
-    // Realm 1 answers at once, then waits at the database; realm 2's request hangs until cut.
+    // Realm 1 answers at once, then waits at the database while its worker fetches realm 3;
+    // realm 2's and realm 3's requests hang until cut.
     for (let id = 2; id <= 6; id += 1) standIn.misbehave(id, { kind: 'slow', delayMs: 10_000 });
     let openGate: () => void = () => undefined;
     const gate = new Promise<void>((resolve) => (openGate = resolve));
@@ -322,21 +323,22 @@ describe('stats-puller-worker', () => {
     void outcome.then(() => (settled = true));
 
     // Bounded, so a regression fails this test instead of spinning past the end of the file.
-    for (let polls = 0; waiting === 0 || standIn.counters.inFlight < 1; polls += 1) {
-      if (polls > 500) throw new Error('realm 1 never reached the database or realm 2 never started');
+    for (let polls = 0; waiting === 0 || standIn.counters.inFlight < 2; polls += 1) {
+      if (polls > 500) throw new Error('realm 1 never reached the database or realms 2 and 3 never started');
       await new Promise((resolve) => setTimeout(resolve, 10));
     }
     controller.abort(new Error('the attempt timed out'));
     await new Promise((resolve) => setTimeout(resolve, 200));
-    // Realm 2's request was cut and the worker stopped; realm 1 still holds the run open.
+    // The requests of realms 2 and 3 were cut and the workers stopped; realm 1's write still holds
+    // the run open.
     expect(settled).toBe(false);
-    expect(standIn.counters.requests).toBe(2);
+    expect(standIn.counters.requests).toBe(3);
     openGate();
 
     expect(await outcome).toEqual(new Error('the attempt timed out'));
     expect(await storedDays(1)).toEqual(expectedDays(1));
     for (let id = 2; id <= 6; id += 1) expect(await storedDays(id)).toEqual([]);
-    expect(Object.fromEntries(standIn.counters.byRealm)).toEqual({ 1: 1, 2: 1 });
+    expect(Object.fromEntries(standIn.counters.byRealm)).toEqual({ 1: 1, 2: 1, 3: 1 });
   });
 });
 

@@ -101,12 +101,12 @@ async function upsertChunk(db: Db | DbClient, realmId: number, chunk: readonly S
   return result.rowCount ?? 0;
 }
 
-async function pullRealm(
+async function fetchRealm(
   context: JobContext,
   config: StatsPullerConfig,
   tokens: TokenCache,
   row: StatsRow,
-): Promise<number> {
+): Promise<StatsDay[]> {
   if (row.realm_id === 0) {
     // The model allows a "system realm" row, but realm 0 has no signer and the original's save
     // hook rejects it, so such a row could never work: say so instead of failing obscurely.
@@ -119,7 +119,7 @@ async function pullRealm(
     : config.keyServerUrl;
   const audience = row.key_server_audience_override?.trim() || config.audience;
   const token = await tokens.get(identityFor(row, config), audience);
-  const days = await pullStats({
+  return pullStats({
     baseUrl,
     token,
     timeoutMs: config.downloadTimeoutMs,
@@ -134,7 +134,6 @@ async function pullRealm(
         },
       ),
   });
-  return upsertDays(context.db, row.realm_id, days);
 }
 
 export async function runStatsPuller(context: JobContext, config: StatsPullerConfig): Promise<JobResult> {
@@ -151,28 +150,41 @@ export async function runStatsPuller(context: JobContext, config: StatsPullerCon
   let daysUpserted = 0;
   let next = 0;
 
+  const fail = (realmId: number, error: unknown) => {
+    const message = describeError(error);
+    failures.push({ realmId, step: `realm ${realmId}`, error: message });
+    if (!context.signal.aborted) {
+      context.logger.error(`failed to pull stats for realm ${realmId}: ${message}`, {
+        event: 'stats_pull_failed',
+        realmId,
+      });
+    }
+  };
+
   // Each worker takes the next realm until none are left or the signal aborts; a worker never
-  // throws, so Promise.all below settles only once every realm in flight has finished.
+  // throws, so Promise.all below settles only once every realm in flight has finished. A worker
+  // writes one realm while it fetches the next: the key server, not the database, sets the pace,
+  // and at most one write per worker is in flight, so memory stays bounded by the worker count.
   const worker = async () => {
+    let writing: Promise<void> = Promise.resolve();
     while (next < rows.length && !context.signal.aborted) {
       const row = rows[next];
       next += 1;
       try {
-        // Awaited before adding: `total += await x` would read the total before other workers add.
-        const upserted = await pullRealm(context, config, tokens, row);
-        daysUpserted += upserted;
-        realmsPulled += 1;
+        const days = await fetchRealm(context, config, tokens, row);
+        await writing;
+        writing = upsertDays(context.db, row.realm_id, days).then(
+          (upserted) => {
+            daysUpserted += upserted;
+            realmsPulled += 1;
+          },
+          (error: unknown) => fail(row.realm_id, error),
+        );
       } catch (error) {
-        const message = describeError(error);
-        failures.push({ realmId: row.realm_id, step: `realm ${row.realm_id}`, error: message });
-        if (!context.signal.aborted) {
-          context.logger.error(`failed to pull stats for realm ${row.realm_id}: ${message}`, {
-            event: 'stats_pull_failed',
-            realmId: row.realm_id,
-          });
-        }
+        fail(row.realm_id, error);
       }
     }
+    await writing;
   };
   await Promise.all(Array.from({ length: Math.min(config.maxWorkers, rows.length) }, worker));
 
