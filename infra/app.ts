@@ -30,7 +30,12 @@ export function buildApp(settings: InfraSettings, options: BuildOptions = {}): B
   const jobs = options.jobs ?? (catalog as readonly JobSpec[]);
   const rules = options.rules ?? ALERT_RULES;
   const stacks = settings.environments.map(
-    (environment) => new JobsStack(app, { settings: environment, jobs, rules }),
+    (environment) =>
+      new JobsStack(app, {
+        settings: environment,
+        jobs: jobs.filter((job) => !environment.omittedJobs.includes(job.id)),
+        rules,
+      }),
   );
   return { app, stacks };
 }

@@ -20,6 +20,11 @@ import { catalog } from '../functions/catalog';
 import { secretIdFor } from './naming';
 import type { EnvironmentSettings } from './settings';
 
+/** The catalog jobs a deployment runs: all but its omittedJobs. */
+export function deployedJobs(settings: EnvironmentSettings): readonly JobSpec[] {
+  return (catalog as readonly JobSpec[]).filter((spec) => !settings.omittedJobs.includes(spec.id));
+}
+
 /** Runtime variables infra sets from the deployment itself; the settings may not override them. */
 export const MANAGED_ENV: readonly string[] = [
   'AUTH_MODE',
@@ -32,12 +37,17 @@ export const MANAGED_ENV: readonly string[] = [
   'DB_USER',
   'GOOGLE_CLOUD_PROJECT',
   'GOOGLE_CLOUD_REGION',
+  'DATABASE_EXPORT',
   'K_SERVICE',
   'KEY_MANAGER',
+  'KMS_API_ENDPOINT',
   'MONITORING_API_ENDPOINT',
   'OIDC_AUDIENCE',
   'OIDC_INVOKER_EMAILS',
+  'SECRET_MANAGER',
+  'SECRET_MANAGER_API_ENDPOINT',
   'SIGNALS_SINK',
+  'SQLADMIN_API_ENDPOINT',
 ];
 
 /** The runtime variable whose secret holds the database password. */
@@ -69,9 +79,16 @@ export function providedEnv(
     SECRETS_PARENT: `projects/${settings.projectId}/secrets`,
     BACKUP_BUCKET: resources.backupBucket,
     BACKUP_DATABASE_NAME: settings.database.name,
+    OMITTED_JOBS: settings.omittedJobs.join(','),
     ...(resources.databaseInstanceUrl ? { BACKUP_DATABASE_INSTANCE_URL: resources.databaseInstanceUrl } : {}),
   };
 }
+
+/** Provided variables infra can fill only when a setting tells it more: what to set. */
+const PROVIDED_WHEN: Readonly<Record<string, string>> = {
+  BACKUP_DATABASE_INSTANCE_URL:
+    'set database.instance (ENX_INFRA_DB_INSTANCE) to the Cloud SQL connection name project:region:instance',
+};
 
 /** The instance URL the Cloud SQL Admin API exports from, for an instance named by its connection name. */
 export function instanceUrlFromConnectionName(connectionName: string): string {
@@ -126,9 +143,11 @@ export function jobEnvProblems(settings: EnvironmentSettings): string[] {
           : `${where}.${name}: no function reads it; the settings are ${fields.map((f) => f.env).join(', ')}`,
       );
     } else if (field.secret) {
-      problems.push(
-        `${where}.${name}: is a secret; add its value to Secret Manager (${secretIdFor(name)}), never to settings`,
-      );
+      if (secretReference(value) === undefined) {
+        problems.push(
+          `${where}.${name}: is a secret; name the Secret Manager secret that holds it (secret:<secret id>), never the value`,
+        );
+      }
     } else {
       const problem = fieldProblem(field, value);
       if (problem) problems.push(`${where}.${name}: ${problem}`);
@@ -137,7 +156,7 @@ export function jobEnvProblems(settings: EnvironmentSettings): string[] {
   for (const [name, value] of Object.entries(settings.env)) check('env', name, value, overridable);
 
   const provided = providedNames(settings);
-  for (const spec of catalog as readonly JobSpec[]) {
+  for (const spec of deployedJobs(settings)) {
     const jobVars = settings.jobEnv[spec.id] ?? {};
     for (const [name, value] of Object.entries(jobVars)) {
       check(`jobEnv.${spec.id}`, name, value, [...overridable, ...spec.config.fields]);
@@ -150,8 +169,9 @@ export function jobEnvProblems(settings: EnvironmentSettings): string[] {
         jobVars[field.env] === undefined &&
         settings.env[field.env] === undefined;
       if (missing) {
+        const fix = PROVIDED_WHEN[field.env] ?? `set it in jobEnv.${spec.id}`;
         problems.push(
-          `jobEnv.${spec.id}.${field.env}: is required (${field.doc}) and infra has no value for it; set it in jobEnv.${spec.id}`,
+          `jobEnv.${spec.id}.${field.env}: is required (${field.doc}) and infra has no value for it; ${fix}, or leave ${spec.id} out with omittedJobs`,
         );
       }
     }
@@ -172,24 +192,46 @@ export function databasePasswordSecretId(settings: EnvironmentSettings): string 
   );
 }
 
-/** The secrets a job reads: the database password and the secret fields of its schema. */
-export function jobSecrets(spec: JobSpec, settings: EnvironmentSettings): SecretEnv[] {
-  return [
-    { env: DB_PASSWORD_ENV, secretId: databasePasswordSecretId(settings) },
-    ...spec.config.fields
-      .filter((field) => field.secret)
-      .map((field) => ({ env: field.env, secretId: secretIdFor(field.env) })),
+/** `secret:<id>`: how settings name the Secret Manager secret behind a secret variable. */
+export function secretReference(value: string): string | undefined {
+  return /^secret:([A-Za-z0-9_-]{1,255})$/.exec(value)?.[1];
+}
+
+/**
+ * The secrets a job reads: the database password, every required secret field (in a secret infra
+ * creates, enx-<name>, whose value the operator adds), and each optional one the settings point at
+ * an existing secret (`jobEnv.<job>.<NAME>: "secret:<id>"`). An optional secret nobody set is not
+ * mounted: Cloud Run refuses to start a revision whose secret has no version, and the field's
+ * default (say, no Redis password) is what such a deployment means.
+ */
+export function jobSecrets(
+  spec: JobSpec,
+  settings: EnvironmentSettings,
+): (SecretEnv & { managed: boolean })[] {
+  const database = databasePasswordSecretId(settings);
+  const secrets = [
+    { env: DB_PASSWORD_ENV, secretId: database, managed: database === secretIdFor(DB_PASSWORD_ENV) },
   ];
+  for (const field of spec.config.fields) {
+    if (!field.secret) continue;
+    const chosen = settings.jobEnv[spec.id]?.[field.env] ?? settings.env[field.env];
+    const existing = chosen === undefined ? undefined : secretReference(chosen);
+    if (existing !== undefined) secrets.push({ env: field.env, secretId: existing, managed: false });
+    else if (field.defaultText === undefined)
+      secrets.push({ env: field.env, secretId: secretIdFor(field.env), managed: true });
+  }
+  return secrets;
 }
 
 /** Every secret of the fleet once, and whether infra creates it (not when settings name an existing one). */
 export function fleetSecrets(settings: EnvironmentSettings): { secretId: string; managed: boolean }[] {
-  const ids = new Set<string>();
-  for (const spec of catalog as readonly JobSpec[]) {
-    for (const secret of jobSecrets(spec, settings)) ids.add(secret.secretId);
+  const ids = new Map<string, boolean>();
+  for (const spec of deployedJobs(settings)) {
+    for (const secret of jobSecrets(spec, settings)) {
+      ids.set(secret.secretId, (ids.get(secret.secretId) ?? false) || secret.managed);
+    }
   }
-  const external = settings.database.mode === 'existing' ? settings.database.passwordSecretId : undefined;
-  return [...ids].sort().map((secretId) => ({ secretId, managed: secretId !== external }));
+  return [...ids.keys()].sort().map((secretId) => ({ secretId, managed: ids.get(secretId) === true }));
 }
 
 export interface DatabaseEnv {
@@ -220,6 +262,9 @@ export function jobPlainEnv(spec: JobSpec, inputs: JobEnvInputs): Record<string,
     GOOGLE_CLOUD_PROJECT: settings.projectId,
     GOOGLE_CLOUD_REGION: settings.region,
     KEY_MANAGER: settings.keyManager,
+    // The local secret store and export are refused on Cloud Run, so there is nothing to choose.
+    SECRET_MANAGER: 'google-secret-manager',
+    DATABASE_EXPORT: 'cloud-sql',
     DB_HOST: inputs.database.host,
     DB_PORT: String(inputs.database.port),
     DB_NAME: inputs.database.name,
@@ -231,5 +276,7 @@ export function jobPlainEnv(spec: JobSpec, inputs: JobEnvInputs): Record<string,
     if (declared.has(name)) env[name] = value;
   }
   Object.assign(env, settings.jobEnv[spec.id] ?? {});
+  // A secret's setting is a reference (secret:<id>); the value is mounted from Secret Manager.
+  for (const secret of jobSecrets(spec, settings)) delete env[secret.env];
   return Object.fromEntries(Object.entries(env).sort(([a], [b]) => a.localeCompare(b)));
 }

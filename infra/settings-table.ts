@@ -18,6 +18,7 @@ const SETTING_ROWS: readonly (readonly [key: string, env: string, doc: string])[
   ['functionSource', 'ENX_INFRA_FUNCTION_SOURCE', 'Built function folder, relative to the repository; default dist/functions.'],
   ['maxInstances', 'ENX_INFRA_MAX_INSTANCES', 'Maximum instances per function, 1-100; default 2.'],
   ['pausedJobs', 'ENX_INFRA_PAUSED_JOBS', 'Job ids whose scheduler job is paused; default none.'],
+  ['omittedJobs', 'ENX_INFRA_OMITTED_JOBS', 'Job ids not deployed at all (no function, scheduler job, alert or watchdog check), e.g. e2e-redirect without a redirect service; default none.'],
   ['notifications.emails', 'ENX_INFRA_NOTIFY_EMAILS', 'Email addresses that get every alert.'],
   ['notifications.pagerDutyServiceKey', 'ENX_INFRA_PAGERDUTY_SERVICE_KEY', 'secret:<id> or var:<name> holding a PagerDuty service key.'],
   ['notifications.slackChannel', 'ENX_INFRA_SLACK_CHANNEL', 'Slack channel name (with #); needs the Slack auth token.'],

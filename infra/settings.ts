@@ -81,6 +81,8 @@ export interface EnvironmentSettings {
   readonly maxInstances: number;
   /** Jobs whose scheduler job is declared paused. */
   readonly pausedJobs: readonly string[];
+  /** Catalog jobs this deployment does not run at all: no function, scheduler job or alert. */
+  readonly omittedJobs: readonly string[];
   readonly notifications: NotificationSettings;
   readonly database: DatabaseSettings;
   readonly backend: BackendSettings;
@@ -145,6 +147,16 @@ function readEnvironment(name: string, flat: Flat, problems: string[], prefix: s
   for (const id of pausedJobs) {
     if (!jobIds.includes(id))
       fail(`${label('pausedJobs')}: "${id}" is not a job of the catalog (${jobIds.join(', ')})`);
+  }
+
+  // A deployment without, say, a redirect service leaves e2e-redirect out rather than running a
+  // probe that can only fail or lie; the watchdog is what watches the others, so it always stays.
+  const omittedJobs = read.list('omittedJobs') ?? [];
+  for (const id of omittedJobs) {
+    if (!jobIds.includes(id))
+      fail(`${label('omittedJobs')}: "${id}" is not a job of the catalog (${jobIds.join(', ')})`);
+    else if (id === 'fleet-watchdog')
+      fail(`${label('omittedJobs')}: fleet-watchdog cannot be left out; it is what measures the other jobs`);
   }
 
   const emails = read.list('notifications.emails') ?? [];
@@ -219,6 +231,7 @@ function readEnvironment(name: string, flat: Flat, problems: string[], prefix: s
     functionSource: read.relativePath('functionSource') ?? 'dist/functions',
     maxInstances: read.integer('maxInstances', 1, 100) ?? 2,
     pausedJobs,
+    omittedJobs,
     notifications,
     database,
     backend,

@@ -63,6 +63,10 @@ interface RealmSeed {
   readonly testTypes: number;
   readonly isE2e: boolean;
   readonly contacts: readonly string[];
+  /** modeler-worker fits this realm's limit from the 30 days of statistics below. */
+  readonly abusePrevention?: boolean;
+  /** Seeded claim-ratio columns; Demo Territory's are anomalous, so emailer-anomalies has mail to send. */
+  readonly claimRatios?: { readonly last: number; readonly mean: number; readonly stddev: number };
 }
 
 const REALMS: readonly RealmSeed[] = [
@@ -72,6 +76,7 @@ const REALMS: readonly RealmSeed[] = [
     testTypes: 14,
     isE2e: false,
     contacts: ['health-it@demo-state.example'],
+    abusePrevention: true,
   },
   {
     // Issues user reports (bit 16), which gives the unclaimed-report step its floor.
@@ -80,6 +85,7 @@ const REALMS: readonly RealmSeed[] = [
     testTypes: 14 | USER_REPORT_TEST_TYPE,
     isE2e: false,
     contacts: ['ops@demo-territory.example', 'epi@demo-territory.example'],
+    claimRatios: { last: 0.41, mean: 0.78, stddev: 0.06 },
   },
   { name: 'e2e-test-realm', region: 'E2E', testTypes: 30, isE2e: true, contacts: [] },
 ];
@@ -188,9 +194,11 @@ interface Ids {
 }
 
 async function lookUpIds(db: Db | DbClient): Promise<Ids> {
-  const realms = await db.query<{ id: number }>('SELECT id FROM realms WHERE name = ANY($1) ORDER BY id', [
-    REALMS.map((realm) => realm.name),
-  ]);
+  // In REALMS order, not id order: the e2e stand-ins may create their realm before the demo data.
+  const realms = await db.query<{ id: number }>(
+    'SELECT id FROM realms WHERE name = ANY($1::text[]) ORDER BY array_position($1::text[], name)',
+    [REALMS.map((realm) => realm.name)],
+  );
   const users = await db.query<{ id: number }>(
     'SELECT id FROM users WHERE email = ANY($1) AND system_admin = false ORDER BY id',
     [USERS.map((user) => user.email)],
@@ -215,10 +223,17 @@ async function seedBase(client: DbClient, now: Date, activeKeyVersion: string | 
       name: realm.name,
       region_code: realm.region,
       is_e2e: realm.isE2e,
+      abuse_prevention_enabled: realm.abusePrevention ?? false,
+      last_codes_claimed_ratio: realm.claimRatios?.last ?? 0,
+      codes_claimed_ratio_mean: realm.claimRatios?.mean ?? 0,
+      codes_claimed_ratio_stddev: realm.claimRatios?.stddev ?? 0,
       allowed_test_types: realm.testTypes,
       code_duration: 900,
       long_code_duration: 86_400,
       contact_email_addresses: realm.contacts,
+      // realm-key-rotation-worker rotates these realms' certificate keys (they keep signing with
+      // the system key, so stats pulls do not wait for the first key).
+      auto_rotate_certificate_key: !realm.isE2e,
       created_at: created,
       updated_at: created,
     })),
@@ -325,7 +340,8 @@ async function seedBase(client: DbClient, now: Date, activeKeyVersion: string | 
   );
   if (activeKeyVersion) {
     rows += await insertRows(client, 'token_signing_keys', [
-      { key_version_id: activeKeyVersion, is_active: true, created_at: now, updated_at: now },
+      // Created long ago, so rotation-worker's first run rotates it and a fresh fleet shows a rotation.
+      { key_version_id: activeKeyVersion, is_active: true, created_at: created, updated_at: created },
     ]);
   }
   return rows;
@@ -592,6 +608,16 @@ async function seedStats(client: DbClient, now: Date, t: DemoThresholds, ids: Id
         ['30003', '30006'].map((error_code) => ({ date, realm_id, error_code, quantity: 2 })),
       ),
     ),
+  );
+  // Today's SMS errors for Demo State: past emailer-sms-errors' default threshold (50) with the
+  // counted code alone, plus ignored ones that must not matter. Once per UTC day (the key).
+  rows += await insertRows(
+    client,
+    'sms_error_stats',
+    realms.slice(0, 1).flatMap((realm_id) => [
+      { date: utcDay(now, 0), realm_id, error_code: '30007', quantity: 64 },
+      { date: utcDay(now, 0), realm_id, error_code: '30003', quantity: 120 },
+    ]),
   );
   rows += await insertRows(
     client,

@@ -41,12 +41,24 @@ import { LocalKeyManager } from '../functions/adapters/local-key-manager';
 import { localKeyLookup, startKeyServerStats } from './key-server-stats';
 import type { KeyServerStats } from './key-server-stats';
 import { stopStalePostgres } from './stale-postgres';
+import { startLocalUpstreams } from './upstreams/local';
+import type { Upstreams } from './upstreams/start';
+import { startFleetRedis } from './redis';
+import type { RedisServer } from './redis';
+import { startSmtpCatcher } from './smtp-catcher';
+import type { SmtpCatcher } from './smtp-catcher';
 import type { PostgresServer } from './embedded-postgres';
 import { openFunctionLog, openLineFile } from './function-log';
 import type { LineFile } from './function-log';
 import { serveFunctions } from './function-servers';
 import type { FunctionServer } from './function-servers';
-import { LOCAL_CERTIFICATE_KEY, LOCAL_DATABASE, LOCAL_INVOKER, localEnv } from './local-env';
+import {
+  LOCAL_CERTIFICATE_KEY,
+  LOCAL_DATABASE,
+  LOCAL_INVOKER,
+  LOCAL_REALM_KEY_RING,
+  localEnv,
+} from './local-env';
 import { Scheduler } from './scheduler';
 import { createHttpCaller } from './scheduler-http';
 import { collectStatus } from './status';
@@ -97,6 +109,9 @@ interface Parts {
   issuer?: TokenIssuer;
   appFeed?: AppFeed;
   keyServer?: KeyServerStats;
+  upstreams?: Upstreams;
+  redis?: RedisServer;
+  smtp?: SmtpCatcher;
   functionLog?: LineFile;
   functions?: FunctionServer[];
   scheduler?: Scheduler;
@@ -146,6 +161,10 @@ async function stopParts(parts: Parts, out: (line: string) => void, graceMs: num
   if (parts.issuer) await step('the token issuer', parts.issuer.close);
   if (parts.appFeed) await step('the app feed', parts.appFeed.close);
   if (parts.keyServer) await step('the key-server stand-in', parts.keyServer.close);
+  if (parts.upstreams) await step("the e2e probes' upstreams", parts.upstreams.close);
+  // After the function pools: a modeler call cut off above has closed its connection by now.
+  if (parts.redis) await step('Redis', parts.redis.stop);
+  if (parts.smtp) await step('the SMTP catcher', parts.smtp.close);
   if (parts.statusServer) await step('the status server', parts.statusServer.close);
   if (parts.pool) {
     const pool = parts.pool;
@@ -218,6 +237,18 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
       }),
       audiences: [options.env?.KEY_SERVER_STATS_AUDIENCE ?? 'keyserver'],
     });
+    parts.redis = await startFleetRedis(out);
+    // The emailers' relay: keeps the last 200 mails for the status page, and each as .eml on disk.
+    parts.smtp = await startSmtpCatcher({ keep: 200, emlDir: path.join(dataDir, 'mail') });
+    // The e2e probes' admin API, device API, key server and redirect service, on the fleet's
+    // database and key manager.
+    parts.upstreams = await startLocalUpstreams({
+      db: parts.pool,
+      keyManager: new LocalKeyManager(parts.pool, { now: () => new Date() }),
+      certificateSigningKey,
+      realmKeyRing: LOCAL_REALM_KEY_RING,
+      env: options.env,
+    });
     const env = localEnv(
       {
         databaseUrl,
@@ -226,6 +257,10 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
         appFeedUrl: parts.appFeed.url,
         keyServerUrl: parts.keyServer.url,
         certificateSigningKey,
+        redis: parts.redis,
+        smtpPort: parts.smtp.port,
+        e2eEnv: parts.upstreams.env(),
+        backupDir: path.join(dataDir, 'backups'),
       },
       options.env,
     );
@@ -291,7 +326,11 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
         scheduler,
         alerts: alerts.report,
       });
-    parts.statusServer = await startStatusServer({ port: options.statusPort ?? 8080, collect: status });
+    parts.statusServer = await startStatusServer({
+      port: options.statusPort ?? 8080,
+      collect: status,
+      mail: parts.smtp,
+    });
     urls = { status: parts.statusServer.url, ...urlsWithoutStatus };
 
     scheduler.start({ runNow: options.runNow ?? false });
@@ -325,6 +364,12 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
       }),
       `  app feed   ${parts.appFeed.url}  (serves local/fixtures/apps.json to appsync-worker)`,
       `  key server ${parts.keyServer.url}/v1/stats  (stats stand-in for stats-puller-worker)`,
+      `  e2e        admin ${parts.upstreams.adminApi}  device ${parts.upstreams.deviceApi}  keys ${parts.upstreams.keyServer}  redirect ${parts.upstreams.redirect}`,
+      `             (the probes' upstreams; break one with POST <any of them>/__faults, see docs/simulator.md)`,
+      ...(parts.redis
+        ? [`  redis      127.0.0.1:${parts.redis.port}  (rate-limiter store: modeler-worker's realm quotas)`]
+        : []),
+      `  smtp       127.0.0.1:${parts.smtp.port}  (catches the emailers' mail: ${urls.status}/mail, .eml files in ${path.join(dataDir, 'mail')})`,
       `  logs       ${files.functionLog}  (every function log line as JSON; WARNING+ also shown here)`,
       `  status     ${urls.status}/  and  ${urls.status}/status${
         parts.statusServer.fellBack ? `  (port ${options.statusPort ?? 8080} was taken)` : ''

@@ -5,6 +5,9 @@
  * shell can never point the local fleet at a real system.
  */
 import type { Env } from '../functions/core/config';
+import { localRateLimitEnv } from './redis';
+import type { RedisServer } from './redis';
+import { LOCAL_MAIL_DEFAULTS, localSmtpEnv } from './smtp-catcher';
 
 export const LOCAL_PROJECT = 'enx-local';
 export const LOCAL_DATABASE = 'en-verification';
@@ -26,12 +29,28 @@ export interface LocalWiring {
   /** The loopback key-server stats stand-in, and the system key version its tokens are signed with. */
   readonly keyServerUrl?: string;
   readonly certificateSigningKey?: string;
+  /** The fleet's Redis for modeler-worker's quotas; none means RATE_LIMIT_TYPE=NOOP. */
+  readonly redis?: Pick<RedisServer, 'host' | 'port' | 'password'>;
+  /** The loopback SMTP catcher the emailers send to. */
+  readonly smtpPort?: number;
+  /** The e2e probes' settings pointing at the loopback upstreams (local/upstreams/start.ts). */
+  readonly e2eEnv?: Env;
+  /** Where backup-worker's pg_dump files go: inside the fleet's data folder. */
+  readonly backupDir?: string;
 }
 
 /** Defaults an operator may override from the shell. */
 const LOCAL_DEFAULTS: Env = {
   TOKEN_SIGNING_KEY: LOCAL_TOKEN_SIGNING_KEY,
   LOG_LEVEL: 'info',
+  // The rotation jobs' targets in the local KMS and secret store; the backup settings only name
+  // production's targets (the local export is pg_dump into LOCAL_BACKUP_DIR).
+  SECRETS_PARENT: `projects/${LOCAL_PROJECT}/secrets`,
+  DB_KEYRING: LOCAL_REALM_KEY_RING,
+  BACKUP_BUCKET: `${LOCAL_PROJECT}-backups`,
+  BACKUP_DATABASE_NAME: LOCAL_DATABASE,
+  BACKUP_DATABASE_INSTANCE_URL: `https://sqladmin.googleapis.com/sql/v1beta4/projects/${LOCAL_PROJECT}/instances/local`,
+  ...LOCAL_MAIL_DEFAULTS,
 };
 
 /** Settings that tie the fleet to its own stand-ins; never taken from the shell. */
@@ -47,10 +66,16 @@ function wiring(parts: LocalWiring): Env {
     METADATA_SERVER_DETECTION: 'none',
     SIGNALS_SINK: 'local',
     KEY_MANAGER: 'local',
+    SECRET_MANAGER: 'local',
+    DATABASE_EXPORT: 'local-pg-dump',
     K_SERVICE: undefined,
     APP_SYNC_URL: parts.appFeedUrl,
     KEY_SERVER_URL: parts.keyServerUrl,
     CERTIFICATE_SIGNING_KEY: parts.certificateSigningKey,
+    ...localRateLimitEnv(parts.redis),
+    ...localSmtpEnv(parts.smtpPort),
+    ...parts.e2eEnv,
+    ...(parts.backupDir ? { LOCAL_BACKUP_DIR: parts.backupDir } : {}),
   };
 }
 

@@ -9,6 +9,7 @@
  * Time and the network are injected (clock, sleep, call), so the loop runs under a fake clock in
  * the unit tests; croner only computes the next scheduled times (paused, it never sets a timer).
  */
+import { setMaxListeners } from 'node:events';
 import { Cron } from 'croner';
 import type { RetryPolicy } from '../functions/core/job-spec';
 import { planRetry } from './retry-policy';
@@ -122,6 +123,10 @@ export class Scheduler {
     private readonly deps: SchedulerDeps,
   ) {
     this.clock = deps.clock ?? systemSchedulerClock;
+    // Every job's loop (and each call in flight) listens on these two signals: a dozen jobs pass
+    // Node's default leak warning of 10 without any leak, so the bound follows the catalog.
+    for (const signal of [this.stopping.signal, this.interrupt.signal])
+      setMaxListeners(4 * jobs.length + 10, signal);
     for (const job of jobs) {
       // An invalid pattern or time zone throws here, before anything runs.
       const cron = new Cron(job.cron, { timezone: job.timeZone, paused: true, mode: '5-part' });

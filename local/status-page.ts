@@ -162,6 +162,7 @@ ${alertsSection(status)}
   <dt>database</dt><dd><code>${escapeHtml(status.urls.database)}</code></dd>
   <dt>token issuer</dt><dd><code>${escapeHtml(status.urls.issuer)}</code></dd>
   <dt>function logs</dt><dd><code>${escapeHtml(status.files.functionLog)}</code></dd>
+  <dt>caught mail</dt><dd><a href="/mail">/mail</a> (what the emailers sent to the local SMTP catcher)</dd>
   <dt>functions</dt><dd><ul>${functions}</ul></dd>
 </dl>
 ${status.jobs.map((job) => jobSection(job, now)).join('\n')}

@@ -6,6 +6,8 @@ import { createServer } from 'node:http';
 import type { Server } from 'node:http';
 import { renderStatusPage } from './status-page';
 import type { FleetStatus } from './status';
+import { serveMail } from './status-mail';
+import type { MailSource } from './status-mail';
 
 export interface StatusServer {
   readonly url: string;
@@ -30,6 +32,8 @@ export async function startStatusServer(options: {
   /** 0 picks any free port; a taken port falls back to a free one. */
   readonly port: number;
   readonly collect: () => Promise<FleetStatus>;
+  /** The SMTP catcher's mails, served at /mail. */
+  readonly mail?: MailSource;
 }): Promise<StatusServer> {
   const server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
@@ -37,6 +41,7 @@ export async function startStatusServer(options: {
       res.writeHead(405, { allow: 'GET, HEAD' }).end();
       return;
     }
+    if (serveMail(path, options.mail, res)) return;
     if (path !== '/' && path !== '/status') {
       res
         .writeHead(404, { 'content-type': 'text/plain; charset=utf-8' })

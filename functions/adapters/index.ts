@@ -6,6 +6,8 @@ import type { GaugeWriter } from './gauges';
 import type { KeyManager } from './key-manager';
 import type { SecretStore } from './secret-store';
 import type { DatabaseExport } from './database-export';
+import type { RateLimiter } from './rate-limiter';
+import type { Mailer } from './mailer';
 
 /**
  * Each adapter is built on first use (a job that never mails never opens an SMTP connection), and
@@ -17,11 +19,17 @@ export interface Adapters {
   readonly gauges: GaugeWriter;
   readonly secretStore: SecretStore;
   readonly databaseExport: DatabaseExport;
+  /** Where the modeler pushes realm quotas: the server's Redis limiter store, or nowhere (NOOP). */
+  readonly rateLimiter: RateLimiter;
+  /** Sends the emailers' mails (SMTP to the relay; a loopback catcher locally). */
+  readonly mailer: Mailer;
 }
 
 export type { KeyManager } from './key-manager';
 export type { SecretStore } from './secret-store';
 export type { DatabaseExport } from './database-export';
+export type { RateLimiter } from './rate-limiter';
+export type { Mailer } from './mailer';
 
 export type AdapterFactories = { [K in keyof Adapters]: () => Adapters[K] };
 
@@ -51,5 +59,7 @@ export function onlyAdapters(chosen: Partial<Adapters>): Adapters {
     gauges: missing('gauges'),
     secretStore: missing('secretStore'),
     databaseExport: missing('databaseExport'),
+    rateLimiter: missing('rateLimiter'),
+    mailer: missing('mailer'),
   });
 }

@@ -28,3 +28,15 @@ export function loopbackClientOptions(endpoint: string, projectId: string): Loop
     projectId: projectId || 'enx-local',
   };
 }
+
+/**
+ * A REST API's base URL for a loopback stand-in (http://127.0.0.1:<port>); anything else is refused
+ * so a test setting can never send unauthenticated requests off the machine.
+ */
+export function loopbackHttpEndpoint(endpoint: string): string {
+  const url = /^http:\/\/(127\.0\.0\.1|localhost|\[::1\]):(\d+)\/?$/.exec(endpoint.trim());
+  if (!url) {
+    throw new Error(`API endpoint "${endpoint}" must be a loopback URL such as http://127.0.0.1:8086`);
+  }
+  return endpoint.trim().replace(/\/$/, '');
+}

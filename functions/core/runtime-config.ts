@@ -90,8 +90,51 @@ const fields = {
   keyManager: oneOf(
     'KEY_MANAGER',
     'local',
-    'Key manager: local (keys in the local database; refused on Cloud Run) or google-cloud-kms (not in this build yet: only the steps that use keys fail).',
+    'Key manager: local (keys in the local database; refused on Cloud Run) or google-cloud-kms.',
     ['local', 'google-cloud-kms'],
+  ),
+  kmsProtectionLevel: oneOf(
+    'KMS_PROTECTION_LEVEL',
+    'HSM',
+    'Protection level of the signing keys the Cloud KMS key manager creates: HSM (as ENX) or SOFTWARE.',
+    ['HSM', 'SOFTWARE'],
+  ),
+  kmsEndpoint: text(
+    'KMS_API_ENDPOINT',
+    '',
+    "host:port of a loopback Cloud KMS stand-in (local mode, tests); empty means Google's.",
+  ),
+  secretManager: oneOf(
+    'SECRET_MANAGER',
+    'local',
+    'Secret store: local (versions kept in the local database; refused on Cloud Run) or google-secret-manager.',
+    ['local', 'google-secret-manager'],
+  ),
+  secretManagerEndpoint: text(
+    'SECRET_MANAGER_API_ENDPOINT',
+    '',
+    "host:port of a loopback Secret Manager stand-in (local mode, tests); empty means Google's.",
+  ),
+  databaseExport: oneOf(
+    'DATABASE_EXPORT',
+    'local-pg-dump',
+    'Database export: local-pg-dump (pg_dump into LOCAL_BACKUP_DIR; refused on Cloud Run) or cloud-sql (Cloud SQL Admin export to BACKUP_BUCKET).',
+    ['local-pg-dump', 'cloud-sql'],
+  ),
+  sqladminEndpoint: text(
+    'SQLADMIN_API_ENDPOINT',
+    '',
+    "http://127.0.0.1:<port> of a loopback Cloud SQL Admin stand-in (local mode, tests), called without credentials; empty means Google's.",
+  ),
+  localBackupDir: text(
+    'LOCAL_BACKUP_DIR',
+    '.data/backups',
+    'Folder the local-pg-dump export writes into (relative to the working directory); keep it git-ignored.',
+  ),
+  pgDumpPath: text(
+    'PG_DUMP_PATH',
+    '',
+    'pg_dump binary for the local-pg-dump export; empty means the first pg_dump on PATH.',
   ),
   logLevel: oneOf('LOG_LEVEL', 'info', 'Lowest severity logged: debug, info, warning or error.', [
     'debug',

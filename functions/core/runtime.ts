@@ -21,6 +21,19 @@ import { lazyAdapters } from '../adapters';
 import { CloudMonitoringSink } from '../adapters/cloud-monitoring-sink';
 import { LocalGauges } from '../adapters/gauges';
 import { LocalKeyManager } from '../adapters/local-key-manager';
+import { LocalSecretStore } from '../adapters/local-secret-store';
+import { LocalDatabaseExport } from '../adapters/local-database-export';
+import { CloudSqlExport } from '../adapters/cloud-sql-export';
+import { cloudSqlExportConfig } from '../adapters/cloud-sql-export-config';
+import { GoogleKmsKeyManager } from '../adapters/google-kms-key-manager';
+import { GoogleSecretStore } from '../adapters/google-secret-store';
+import { loopbackHttpEndpoint } from '../adapters/loopback';
+import { KeyManagementServiceClient } from '@google-cloud/kms';
+import { SecretManagerServiceClient } from '@google-cloud/secret-manager';
+import { GoogleAuth } from 'google-auth-library';
+import type { DatabaseExport } from '../adapters/database-export';
+import { pgConnection } from '../adapters/pg-connection';
+import type { SecretStore } from '../adapters/secret-store';
 import { unavailableKeyManager } from '../adapters/key-manager';
 import { unavailableDatabaseExport } from '../adapters/database-export';
 import { unavailableSecretStore } from '../adapters/secret-store';
@@ -28,6 +41,12 @@ import type { KeyManager } from '../adapters/key-manager';
 import { loopbackClientOptions } from '../adapters/loopback';
 import { MetricServiceClient } from '@google-cloud/monitoring';
 import { migrate } from '../db/migrate';
+import type { RateLimiter } from '../adapters/rate-limiter';
+import { noopRateLimiter, rateLimiterConfig } from '../adapters/rate-limiter';
+import { RedisRateLimiter } from '../adapters/redis-rate-limiter';
+import type { Mailer } from '../adapters/mailer';
+import { createSmtpMailer } from '../adapters/smtp-mailer';
+import { smtpConfig } from '../adapters/smtp-settings';
 
 export interface RuntimeOverrides {
   clock?: Clock;
@@ -47,9 +66,6 @@ const SEVERITY: Record<RuntimeSettings['logLevel'], Severity> = {
   error: 'ERROR',
 };
 
-/** Placeholder reason until the keys issue lands the real adapters. */
-const NOT_YET = (what: string) => `${what} is not part of this build yet (it comes with the keys issue)`;
-
 export class Runtime {
   readonly settings: RuntimeSettings;
   readonly clock: Clock;
@@ -61,6 +77,8 @@ export class Runtime {
   /** The watchdog's gauges when they are not sent to Cloud Monitoring; the local status page reads them. */
   readonly localGauges = new LocalGauges();
   private builtAdapters?: Adapters;
+  /** Kept apart so close() can end its Redis connection. */
+  private builtRateLimiter?: RateLimiter;
   private schemaReady?: Promise<void>;
   private readonly jobConfigs = new Map<string, unknown>();
 
@@ -161,12 +179,35 @@ export class Runtime {
         keyManager: () => this.keyManager(),
         gauges: () =>
           this.settings.signalsSink === 'cloud-monitoring' ? this.monitoring() : this.localGauges,
-        secretStore: () => unavailableSecretStore(NOT_YET('the secret store')),
-        databaseExport: () => unavailableDatabaseExport(NOT_YET('the database export')),
+        secretStore: () => this.secretStore(),
+        databaseExport: () => this.databaseExport(),
+        rateLimiter: () => this.rateLimiter(),
+        mailer: () => this.mailer(),
       };
       this.builtAdapters = lazyAdapters(chosen, defaults);
     }
     return this.builtAdapters;
+  }
+
+  /**
+   * The SMTP mailer, from the same SMTP_* settings the emailer jobs declare (parsed here again, so
+   * an instance that never mails never needs them).
+   */
+  private mailer(): Mailer {
+    const settings = smtpConfig.parse(this.env);
+    processSecrets.add(settings.smtpPassword);
+    return createSmtpMailer(settings);
+  }
+
+  /**
+   * The rate limiter, from the RATE_LIMIT_* settings the modeler declares (parsed here, on first
+   * use, so an instance of another job never needs them). The Redis one connects on its first write.
+   */
+  private rateLimiter(): RateLimiter {
+    const settings = this.jobConfig('rate-limiter', rateLimiterConfig);
+    this.builtRateLimiter =
+      settings.rateLimitType === 'REDIS' ? new RedisRateLimiter(settings) : noopRateLimiter;
+    return this.builtRateLimiter;
   }
 
   /**
@@ -175,14 +216,81 @@ export class Runtime {
    * manager fails, with the reason.
    */
   private keyManager(): KeyManager {
-    if (this.settings.keyManager === 'local' && this.settings.cloudRunService === '') {
-      return new LocalKeyManager(this.db(), this.clock);
+    const s = this.settings;
+    if (s.keyManager === 'google-cloud-kms') {
+      const client = new KeyManagementServiceClient(this.googleClientOptions(s.kmsEndpoint));
+      return new GoogleKmsKeyManager(client, { protectionLevel: s.kmsProtectionLevel });
     }
-    const reason =
-      this.settings.keyManager === 'local'
-        ? 'KEY_MANAGER=local keeps keys in the database and is refused on Cloud Run; set KEY_MANAGER=google-cloud-kms'
-        : 'KEY_MANAGER=google-cloud-kms: the Cloud KMS key manager is not part of this build yet (it comes with the keys issue)';
-    return unavailableKeyManager(reason);
+    if (s.cloudRunService === '') return new LocalKeyManager(this.db(), this.clock);
+    return unavailableKeyManager(
+      'KEY_MANAGER=local keeps keys in the database and is refused on Cloud Run; set KEY_MANAGER=google-cloud-kms',
+    );
+  }
+
+  /** A Google gRPC client's options: a loopback stand-in when its endpoint setting is set. */
+  private googleClientOptions(endpoint: string) {
+    const s = this.settings;
+    return endpoint ? loopbackClientOptions(endpoint, s.projectId) : { projectId: s.projectId || undefined };
+  }
+
+  /** The secret store the settings ask for; like the key manager, a refused choice fails only its calls. */
+  private secretStore(): SecretStore {
+    const s = this.settings;
+    if (s.secretManager === 'google-secret-manager') {
+      const client = new SecretManagerServiceClient(this.googleClientOptions(s.secretManagerEndpoint));
+      return new GoogleSecretStore(client);
+    }
+    if (s.cloudRunService === '') return new LocalSecretStore(this.db(), this.clock);
+    return unavailableSecretStore(
+      'SECRET_MANAGER=local keeps secret values in the database and is refused on Cloud Run; set SECRET_MANAGER=google-secret-manager',
+    );
+  }
+
+  /** The database export the settings ask for; a refused choice or bad setting fails only the export. */
+  private databaseExport(): DatabaseExport {
+    const s = this.settings;
+    if (s.databaseExport === 'cloud-sql') {
+      try {
+        const config = this.jobConfig('cloud-sql-export', cloudSqlExportConfig);
+        return new CloudSqlExport({
+          instance: config.backupInstance,
+          bucket: config.backupBucket,
+          databaseName: config.backupDatabaseName,
+          ...this.sqlAdminAccess(),
+        });
+      } catch (error) {
+        return unavailableDatabaseExport((error as Error).message);
+      }
+    }
+    if (s.cloudRunService !== '') {
+      return unavailableDatabaseExport(
+        'DATABASE_EXPORT=local-pg-dump writes to the local disk and is refused on Cloud Run; set DATABASE_EXPORT=cloud-sql',
+      );
+    }
+    return new LocalDatabaseExport(this.db(), {
+      connection: pgConnection({
+        url: s.databaseUrl || undefined,
+        host: s.dbHost,
+        port: s.dbPort,
+        database: s.dbName,
+        user: s.dbUser,
+        password: s.dbPassword || undefined,
+        sslMode: s.dbSslMode,
+      }),
+      directory: s.localBackupDir,
+      pgDumpPath: s.pgDumpPath,
+    });
+  }
+
+  /**
+   * Where the Cloud SQL Admin API is and how requests are authorized: a loopback stand-in gets no
+   * credentials at all; Google's gets the function's service account token (cloud-platform scope).
+   */
+  private sqlAdminAccess(): { endpoint?: string; authorize: () => Promise<Record<string, string>> } {
+    const endpoint = this.settings.sqladminEndpoint;
+    if (endpoint) return { endpoint: loopbackHttpEndpoint(endpoint), authorize: async () => ({}) };
+    const auth = new GoogleAuth({ scopes: ['https://www.googleapis.com/auth/cloud-platform'] });
+    return { authorize: async () => Object.fromEntries((await auth.getRequestHeaders()).entries()) };
   }
 
   /** Applies missing migrations once per instance (DB_MIGRATE=auto); a failure is retried next request. */
@@ -213,6 +321,8 @@ export class Runtime {
   }
 
   async close(): Promise<void> {
+    await this.builtRateLimiter?.close();
+    this.builtRateLimiter = undefined;
     if (this.pool && !this.overrides.db) await this.pool.end();
     this.pool = undefined;
   }

@@ -19,6 +19,7 @@ import { SecretManagerSecretIamMember } from '@cdktf/provider-google/lib/secret-
 import { ServiceAccount } from '@cdktf/provider-google/lib/service-account';
 import type { JobSpec } from '../../functions/core/job-spec';
 import { jobPlainEnv, jobSecrets, providedEnv } from '../job-env';
+import { projectRole } from '../custom-roles';
 import { functionUrl, invokerAccountId, runtimeAccountId } from '../naming';
 import type { EnvironmentSettings } from '../settings';
 import type { Shared } from './shared';
@@ -70,10 +71,12 @@ export class ScheduledJob extends Construct {
       dependsOn,
     });
     for (const role of [...BASE_JOB_ROLES, ...spec.roles]) {
-      new ProjectIamMember(this, `role-${role.split('/')[1]}`, {
+      const custom = shared.customRoles.get(role);
+      new ProjectIamMember(this, `role-${role.split(/[/:]/)[1]}`, {
         project,
-        role,
+        role: projectRole(role, project),
         member: this.runtimeAccount.member,
+        ...(custom ? { dependsOn: [...dependsOn, custom] } : {}),
       });
     }
     const secrets = jobSecrets(spec, settings);

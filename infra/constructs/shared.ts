@@ -10,6 +10,7 @@ import type { ITerraformDependable } from 'cdktf';
 import { AssetType, TerraformAsset } from 'cdktf';
 import { KmsCryptoKey } from '@cdktf/provider-google/lib/kms-crypto-key';
 import { KmsKeyRing } from '@cdktf/provider-google/lib/kms-key-ring';
+import { ProjectIamCustomRole } from '@cdktf/provider-google/lib/project-iam-custom-role';
 import { ProjectIamMember } from '@cdktf/provider-google/lib/project-iam-member';
 import { SecretManagerSecret } from '@cdktf/provider-google/lib/secret-manager-secret';
 import { ServiceAccount } from '@cdktf/provider-google/lib/service-account';
@@ -17,7 +18,8 @@ import { StorageBucket } from '@cdktf/provider-google/lib/storage-bucket';
 import { StorageBucketIamMember } from '@cdktf/provider-google/lib/storage-bucket-iam-member';
 import { StorageBucketObject } from '@cdktf/provider-google/lib/storage-bucket-object';
 import type { FleetResources } from '../job-env';
-import { databasePasswordSecretId, fleetSecrets } from '../job-env';
+import { databasePasswordSecretId, deployedJobs, fleetSecrets } from '../job-env';
+import { CUSTOM_ROLES } from '../custom-roles';
 import { BUILDER_ACCOUNT_ID } from '../naming';
 import type { EnvironmentSettings } from '../settings';
 import { Database } from './database';
@@ -44,6 +46,8 @@ export class Shared extends Construct {
   readonly realmKeyRing: KmsKeyRing;
   readonly database: Database;
   private readonly secrets = new Map<string, SecretManagerSecret>();
+  /** The custom roles the deployed jobs use, by their catalog name (custom:<name>). */
+  readonly customRoles = new Map<string, ProjectIamCustomRole>();
 
   constructor(scope: Construct, id: string, props: SharedProps) {
     super(scope, id);
@@ -128,6 +132,22 @@ export class Shared extends Construct {
       dependsOn,
       lifecycle: { preventDestroy: true },
     });
+
+    const usedRoles = new Set(deployedJobs(settings).flatMap((spec) => spec.roles));
+    for (const [name, role] of Object.entries(CUSTOM_ROLES)) {
+      if (!usedRoles.has(name)) continue;
+      this.customRoles.set(
+        name,
+        new ProjectIamCustomRole(this, `role-${role.roleId}`, {
+          project: settings.projectId,
+          roleId: role.roleId,
+          title: role.title,
+          description: role.description,
+          permissions: [...role.permissions],
+          dependsOn,
+        }),
+      );
+    }
 
     for (const { secretId, managed } of fleetSecrets(settings)) {
       if (!managed) continue;

@@ -2,6 +2,7 @@ import { catalog } from '../../functions/catalog';
 import type { JobSpec } from '../../functions/core/job-spec';
 import { REQUIRED_APIS } from '../../infra/constructs/project-services';
 import { BASE_JOB_ROLES } from '../../infra/constructs/scheduled-job';
+import { CUSTOM_ROLES, projectRole } from '../../infra/custom-roles';
 import {
   functionUrl,
   invokerAccountId,
@@ -11,7 +12,18 @@ import {
   snake,
 } from '../../infra/naming';
 import type { Json } from './support';
-import { addressOf, dataSources, removeScratch, resources, settingsFrom, synth, synthAll } from './support';
+import {
+  addressOf,
+  BASE_ENV,
+  dataSources,
+  removeScratch,
+  resources,
+  settingsFrom,
+  synth,
+  synthAll,
+} from './support';
+
+const settingsEnvJobEnv = (): string => BASE_ENV.ENX_INFRA_JOB_ENV;
 
 const jobs = catalog as readonly JobSpec[];
 const PROJECT = 'enx-test-project';
@@ -145,7 +157,9 @@ describe('a synthesized environment', () => {
         .filter((binding) => binding.member === member)
         .map((binding) => binding.role)
         .sort();
-      expect(roles).toEqual([...BASE_JOB_ROLES, ...job.roles].sort());
+      expect(roles).toEqual(
+        [...BASE_JOB_ROLES, ...job.roles].map((role) => projectRole(role, PROJECT)).sort(),
+      );
       const secretIds = resources(json, 'google_secret_manager_secret_iam_member')
         .filter((binding) => binding.member === member)
         .map((binding) => binding.secret_id);
@@ -170,6 +184,23 @@ describe('a synthesized environment', () => {
         function_console_url: expect.stringContaining(`/functions/details/${REGION}/${id}?`),
       });
     });
+  });
+
+  it('creates each custom role a job uses, with only its permissions', () => {
+    const used = new Set(jobs.flatMap((job) => job.roles).filter((role) => role in CUSTOM_ROLES));
+    expect(used.size).toBeGreaterThan(0);
+    expect(resources(json, 'google_project_iam_custom_role')).toEqual(
+      [...used].map((name) =>
+        expect.objectContaining({
+          project: PROJECT,
+          role_id: CUSTOM_ROLES[name].roleId,
+          permissions: [...CUSTOM_ROLES[name].permissions],
+        }),
+      ),
+    );
+    expect(resources(json, 'google_project_iam_member').map((binding) => binding.role)).not.toContain(
+      'roles/cloudsql.viewer',
+    );
   });
 
   it('reads the database password from Secret Manager, never from the configuration', () => {
@@ -260,8 +291,65 @@ describe('a synthesized environment', () => {
 });
 
 describe('settings that change the stack', () => {
+  it('leaves an omitted job out entirely and tells the watchdog not to expect it', () => {
+    const { json } = synth(settingsFrom({ ENX_INFRA_OMITTED_JOBS: 'e2e-redirect' }));
+    const names = (type: string) => resources(json, type).map((body) => body.name as string);
+    expect(names('google_cloudfunctions2_function')).not.toContain('e2e-redirect');
+    expect(names('google_cloud_scheduler_job')).not.toContain('e2e-redirect');
+    expect(names('google_cloudfunctions2_function')).toHaveLength(jobs.length - 1);
+    // The runbooks name every job, but no per-job link or condition is made for an omitted one.
+    expect(JSON.stringify(resources(json, 'google_monitoring_alert_policy'))).not.toContain(
+      encodeURIComponent('service_name="e2e-redirect"'),
+    );
+    expect(JSON.stringify(json.output)).not.toContain('e2e_redirect');
+    const watchdog = resources(json, 'google_cloudfunctions2_function').find(
+      (f) => f.name === 'fleet-watchdog',
+    );
+    expect(watchdog?.service_config.environment_variables.OMITTED_JOBS).toBe('e2e-redirect');
+  });
+
+  it('mounts an optional secret only when the settings name the secret that holds it', () => {
+    const mounted = (json: Json) =>
+      resources(json, 'google_cloudfunctions2_function')
+        .find((f) => f.name === 'modeler-worker')
+        ?.service_config.secret_environment_variables.map((s: Json) => s.key);
+    expect(mounted(synth(settingsFrom()).json)).toEqual(['DB_PASSWORD']);
+    const { json } = synth(
+      settingsFrom({
+        ENX_INFRA_JOB_ENV: JSON.stringify({
+          ...JSON.parse(settingsEnvJobEnv()),
+          'modeler-worker': { RATE_LIMIT_TYPE: 'REDIS', RATE_LIMIT_HMAC_KEY: 'secret:server-rate-limit-key' },
+        }),
+      }),
+    );
+    expect(mounted(json)).toEqual(['DB_PASSWORD', 'RATE_LIMIT_HMAC_KEY']);
+    const fn = resources(json, 'google_cloudfunctions2_function').find((f) => f.name === 'modeler-worker');
+    expect(fn?.service_config.environment_variables.RATE_LIMIT_HMAC_KEY).toBeUndefined();
+    expect(fn?.service_config.secret_environment_variables).toContainEqual(
+      expect.objectContaining({ key: 'RATE_LIMIT_HMAC_KEY', secret: 'server-rate-limit-key' }),
+    );
+    // An existing secret is referenced, not created.
+    expect(resources(json, 'google_secret_manager_secret').map((s) => s.secret_id)).not.toContain(
+      'server-rate-limit-key',
+    );
+    expect(() =>
+      settingsFrom({
+        ENX_INFRA_JOB_ENV: JSON.stringify({
+          ...JSON.parse(settingsEnvJobEnv()),
+          'modeler-worker': { RATE_LIMIT_HMAC_KEY: 'c2VjcmV0' },
+        }),
+      }),
+    ).toThrow(/RATE_LIMIT_HMAC_KEY: is a secret; name the Secret Manager secret that holds it/);
+  });
+
   it('creates a Cloud SQL instance whose password comes from a sensitive variable', () => {
-    const { json } = synth(settingsFrom({ ENX_INFRA_DB_MODE: 'cloud-sql', ENX_INFRA_DB_HOST: '' }));
+    const { json } = synth(
+      settingsFrom({
+        ENX_INFRA_DB_MODE: 'cloud-sql',
+        ENX_INFRA_DB_HOST: '',
+        ENX_INFRA_DB_INSTANCE: undefined,
+      }),
+    );
     expect(resources(json, 'google_sql_database_instance')).toEqual([
       expect.objectContaining({
         name: 'enx-production',

@@ -27,6 +27,7 @@ describe('infra settings', () => {
       functionSource: 'test/infra/fixtures/function-source',
       maxInstances: 2,
       pausedJobs: [],
+      omittedJobs: [],
       notifications: { emails: ['oncall@example.com'] },
       database: {
         mode: 'existing',
@@ -35,6 +36,7 @@ describe('infra settings', () => {
         name: 'en-verification',
         user: 'enx-jobs',
         sslMode: 'require',
+        instanceConnectionName: 'enx-test-project:europe-west1:enx-db',
       },
       backend: { kind: 'local', path: '../../../terraform.production.tfstate' },
       backupRetentionDays: 30,
@@ -53,6 +55,7 @@ describe('infra settings', () => {
       ENX_INFRA_SLACK_CHANNEL: '#enx-alerts',
       ENX_INFRA_SLACK_AUTH_TOKEN: 'var:slack_token',
       ENX_INFRA_DB_MODE: 'cloud-sql',
+      ENX_INFRA_DB_INSTANCE: undefined,
       ENX_INFRA_DB_HA: 'true',
       ENX_INFRA_STATE_BUCKET: 'enx-terraform-state',
       ENX_INFRA_ENV: '{"LOG_LEVEL":"debug"}',
@@ -90,7 +93,8 @@ describe('infra settings', () => {
           region: 'us-east1',
           notifications: { emails: ['team@example.com'] },
           database: { host: 'db.internal' },
-          jobEnv: { 'stats-puller-worker': { KEY_SERVER_URL: 'https://keys.example.org' } },
+          jobEnv: BASE_JOB_ENV,
+          omittedJobs: ['backup-worker'],
           environments: {
             staging: { projectId: 'enx-staging-1' },
             production: { projectId: 'enx-production-1', region: 'us-central1' },
@@ -107,15 +111,51 @@ describe('infra settings', () => {
 
   it("requires a project, a database host, a notification channel and the jobs' required settings, naming each", () => {
     const problems = problemsOf(() => parseSettings({ env: {} }));
-    expect(problems).toEqual([
+    expect(problems.slice(0, 3)).toEqual([
       'projectId (ENX_INFRA_PROJECT_ID) is required: the Google Cloud project to deploy to',
       expect.stringContaining('at least one notification channel is required'),
       expect.stringContaining('database.host (ENX_INFRA_DB_HOST) is required'),
-      expect.stringMatching(
-        /^jobEnv\.stats-puller-worker\.KEY_SERVER_URL: is required .* set it in jobEnv\.stats-puller-worker$/,
-      ),
     ]);
     expect(problems[1]).toContain('ENX_INFRA_NOTIFY_EMAILS');
+    // Every required job setting no default or infra resource covers is named, with the fix.
+    const required = Object.entries(BASE_JOB_ENV).flatMap(([job, vars]) =>
+      Object.keys(vars)
+        .filter((name) =>
+          catalog
+            .find((spec) => spec.id === job)!
+            .config.fields.some((field) => field.env === name && field.defaultText === undefined),
+        )
+        .map((name) => `jobEnv.${job}.${name}`),
+    );
+    expect(required).toContain('jobEnv.stats-puller-worker.KEY_SERVER_URL');
+    expect(
+      problems
+        .slice(3)
+        .map((problem) => problem.split(':')[0])
+        .sort(),
+    ).toEqual([...required, 'jobEnv.backup-worker.BACKUP_DATABASE_INSTANCE_URL'].sort());
+    expect(problems).toContainEqual(
+      expect.stringMatching(
+        /^jobEnv\.stats-puller-worker\.KEY_SERVER_URL: is required .* set it in jobEnv\.stats-puller-worker, or leave stats-puller-worker out with omittedJobs$/,
+      ),
+    );
+    expect(problems.find((problem) => problem.includes('BACKUP_DATABASE_INSTANCE_URL'))).toContain(
+      'set database.instance (ENX_INFRA_DB_INSTANCE)',
+    );
+  });
+
+  it('leaves omitted jobs out of the required settings, and refuses unknown ids and the watchdog', () => {
+    const settings = settingsFrom({
+      ENX_INFRA_OMITTED_JOBS: 'e2e-redirect',
+      ENX_INFRA_JOB_ENV: JSON.stringify({ ...BASE_JOB_ENV, 'e2e-redirect': {} }),
+    });
+    expect(settings.environments[0].omittedJobs).toEqual(['e2e-redirect']);
+    expect(problemsOf(() => settingsFrom({ ENX_INFRA_OMITTED_JOBS: 'no-such-job,fleet-watchdog' }))).toEqual([
+      expect.stringContaining(
+        'omittedJobs (ENX_INFRA_OMITTED_JOBS): "no-such-job" is not a job of the catalog',
+      ),
+      'omittedJobs (ENX_INFRA_OMITTED_JOBS): fleet-watchdog cannot be left out; it is what measures the other jobs',
+    ]);
   });
 
   it('reports every bad value at once, each with its variable and what to write', () => {
@@ -258,6 +298,7 @@ describe('loading the settings of a run', () => {
         projectId: 'enx-file-project',
         notifications: { emails: ['a@example.com'] },
         jobEnv: BASE_JOB_ENV,
+        omittedJobs: ['backup-worker'],
       }),
     );
   });

@@ -15,7 +15,23 @@ import { parseSettings } from '../../infra/settings';
 export const FIXTURE_SOURCE = 'test/infra/fixtures/function-source';
 
 /** The job settings with no default anywhere: every deployment names its own key server. */
-export const BASE_JOB_ENV = { 'stats-puller-worker': { KEY_SERVER_URL: 'https://keys.example.org' } };
+const E2E_FLOW_ENV = {
+  HEALTH_AUTHORITY_CODE: 'org.example',
+  VERIFICATION_ADMIN_API: 'https://adminapi.example.org',
+  VERIFICATION_SERVER_API: 'https://apiserver.example.org',
+  KEY_SERVER: 'https://keys.example.org',
+};
+const EMAILER_ENV = { FROM_ADDRESS: 'enx-alerts@example.org', SERVER_ENDPOINT: 'https://admin.example.org' };
+
+/** Every setting a deployment must give because no default or infra resource can. */
+export const BASE_JOB_ENV = {
+  'stats-puller-worker': { KEY_SERVER_URL: 'https://keys.example.org' },
+  'e2e-default': E2E_FLOW_ENV,
+  'e2e-revise': E2E_FLOW_ENV,
+  'e2e-redirect': { ENX_REDIRECT_URL: 'https://e2e-realm.redirect.example.org' },
+  'emailer-anomalies': EMAILER_ENV,
+  'emailer-sms-errors': EMAILER_ENV,
+};
 
 /** The minimum a deployment must say, plus the fixture source so no build is needed. */
 export const BASE_ENV = {
@@ -23,11 +39,12 @@ export const BASE_ENV = {
   ENX_INFRA_REGION: 'europe-west1',
   ENX_INFRA_NOTIFY_EMAILS: 'oncall@example.com',
   ENX_INFRA_DB_HOST: '10.20.0.5',
+  // backup-worker exports this instance.
+  ENX_INFRA_DB_INSTANCE: 'enx-test-project:europe-west1:enx-db',
   ENX_INFRA_FUNCTION_SOURCE: FIXTURE_SOURCE,
-  // The key server has no default anywhere: every deployment names its own.
-  ENX_INFRA_JOB_ENV: JSON.stringify({
-    'stats-puller-worker': { KEY_SERVER_URL: 'https://keys.example.org' },
-  }),
+  // The key server, the probes' targets and the mail sender have no default: every deployment
+  // names its own.
+  ENX_INFRA_JOB_ENV: JSON.stringify(BASE_JOB_ENV),
 } as const;
 
 export function settingsFrom(env: Record<string, string | undefined> = {}): InfraSettings {

@@ -4,7 +4,7 @@
  */
 import { METRICS } from '../../functions/alerts/metrics';
 import { jobTiming } from '../../functions/alerts/windows';
-import { cleanupWorker } from '../../functions/catalog';
+import { catalog, cleanupWorker } from '../../functions/catalog';
 import { ManualClock } from '../../functions/core/clock';
 import { startFakeMetricService } from '../../local/fake-google/metric-service';
 import type { FakeMetricService } from '../../local/fake-google/metric-service';
@@ -23,12 +23,19 @@ async function recordSuccess(harness: Harness, jobId: string, finishedAt: Date) 
   );
 }
 
+/** Every job but these two is left out (as infra's omittedJobs would), so the story stays about them. */
+const WATCHED = ['cleanup-worker', 'fleet-watchdog'];
+const OMITTED_JOBS = catalog
+  .map((job) => job.id as string)
+  .filter((id) => !WATCHED.includes(id))
+  .join(',');
+
 describe('fleet-watchdog with local gauges', () => {
   let harness: Harness;
   let clock: ManualClock;
   beforeAll(async () => {
     clock = new ManualClock(T0);
-    harness = await createHarness({ clock });
+    harness = await createHarness({ clock, env: { OMITTED_JOBS } });
   });
   afterAll(async () => harness.close());
 
@@ -80,6 +87,31 @@ describe('fleet-watchdog with local gauges', () => {
     const res = await harness.invoke('fleet-watchdog', { scheduleTime: clock.now().toISOString() });
     // First seen at T0 by the first run above, so by now it is long past its window.
     expect(res.body.result.late).toContain('cleanup-worker');
+  });
+});
+
+describe('fleet-watchdog and omitted jobs', () => {
+  it('does not judge an omitted job, and refuses an id the catalog does not have', async () => {
+    const clock = new ManualClock(T0);
+    const harness = await createHarness({ clock, env: { OMITTED_JOBS: 'e2e-redirect' } });
+    try {
+      await harness.invoke('fleet-watchdog', { scheduleTime: at(0) });
+      clock.set(T0.getTime() + 24 * 60 * MIN);
+      const late = await harness.invoke('fleet-watchdog', { scheduleTime: at(24 * 60 * MIN) });
+      expect(late.body.result.late).toContain('e2e-default');
+      expect(late.body.result.late).not.toContain('e2e-redirect');
+      expect(harness.runtime.localGauges.get(METRICS.forwardProgress.type, 'e2e-redirect')).toBeUndefined();
+    } finally {
+      await harness.close();
+    }
+    const misspelt = await createHarness({ env: { OMITTED_JOBS: 'e2e-redirekt' } });
+    try {
+      const res = await misspelt.invoke('fleet-watchdog', { scheduleTime: at(0) });
+      expect(res.status).toBe(500);
+      expect(JSON.stringify(res.body)).toContain('OMITTED_JOBS: e2e-redirekt not in the catalog');
+    } finally {
+      await misspelt.close();
+    }
   });
 });
 

@@ -11,7 +11,8 @@ import { ALERT_RULES } from '../../alerts/rules';
 import { loadSnapshot } from '../../alerts/snapshot';
 import type { GaugePoint } from '../../adapters/gauges';
 import type { JobContext, JobResult } from '../../core/job-spec';
-import { describeError } from '../../core/errors';
+import { ConfigError, describeError } from '../../core/errors';
+import type { WatchdogConfig } from './config';
 import { readCounters } from '../../db/counters';
 
 export const WATCHDOG_JOB_ID = 'fleet-watchdog';
@@ -22,9 +23,21 @@ const STALL_HISTORY_MS = (() => {
   return rule?.condition.kind === 'stalled' ? rule.condition.historyMs : 24 * 3_600_000;
 })();
 
-export async function runWatchdog(context: JobContext): Promise<JobResult> {
+/** The catalog jobs this deployment runs; an unknown omitted id is a settings error, not a skip. */
+export function watchedJobs(config: WatchdogConfig): (typeof catalog)[number][] {
+  const ids = catalog.map((job) => job.id as string);
+  const unknown = config.omittedJobs.filter((id) => !ids.includes(id));
+  if (unknown.length > 0) {
+    throw new ConfigError('fleet-watchdog', [
+      `OMITTED_JOBS: ${unknown.join(', ')} not in the catalog; the job ids are ${ids.join(', ')}`,
+    ]);
+  }
+  return catalog.filter((job) => !config.omittedJobs.includes(job.id));
+}
+
+export async function runWatchdog(context: JobContext, config: WatchdogConfig): Promise<JobResult> {
   const now = context.clock.now();
-  const snapshot = await loadSnapshot(context.db, catalog, now, {
+  const snapshot = await loadSnapshot(context.db, watchedJobs(config), now, {
     // The watchdog's gauges need no attempt history; the rate rules run on Cloud Monitoring's counters.
     lookbackMs: 0,
     excludedFromActivity: [WATCHDOG_JOB_ID],

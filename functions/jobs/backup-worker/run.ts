@@ -1,0 +1,65 @@
+/**
+ * backup-worker: exports the database (enx-jobs.md §2). Each run writes its own object, named by
+ * the tick it serves and the attempt, `database/<db>/<tick time>-<scheduled|manual-…>-a<attempt>.sql`,
+ * so every successful backup is findable from the run ledger and names sort oldest to newest. The
+ * original overwrote one object (relying on bucket versioning) and counted an accepted export
+ * request as success; here the run succeeds only once the export operation has finished and
+ * reported no error, and an export that wrote nothing fails.
+ */
+import { describeError } from '../../core/errors';
+import type { JobContext, JobResult } from '../../core/job-spec';
+import type { Tick } from '../../core/tick';
+import type { BackupConfig } from './config';
+
+/** `20261123T200000Z`: the tick's time in ISO 8601 basic form, sortable and safe in any file name. */
+function compactTime(at: Date): string {
+  return at
+    .toISOString()
+    .replace(/\.\d{3}Z$/, 'Z')
+    .replace(/[-:]/g, '');
+}
+
+/** The object one attempt of a tick writes; equal ticks sort by time, then scheduled before manual. */
+export function backupObjectName(databaseName: string, tick: Tick, attempt: number): string {
+  const kind = tick.manual ? `manual-${tick.id.slice(tick.id.lastIndexOf('-') + 1)}` : 'scheduled';
+  return `database/${databaseName}/${compactTime(tick.scheduledAt)}-${kind}-a${attempt}.sql`;
+}
+
+export async function runBackup(context: JobContext, config: BackupConfig): Promise<JobResult> {
+  const objectName = backupObjectName(config.backupDatabaseName, context.tick, context.attempt);
+  const signal = AbortSignal.any([context.signal, AbortSignal.timeout(config.timeoutMs)]);
+  const startedAt = context.clock.now();
+  context.logger.info(`exporting database ${config.backupDatabaseName} to ${objectName}`, {
+    event: 'backup_started',
+    object: objectName,
+  });
+  let result;
+  try {
+    result = await context.adapters.databaseExport.exportDatabase({ objectName, signal });
+  } catch (error) {
+    if (context.signal.aborted) throw error;
+    const timedOut = signal.aborted ? ` (BACKUP_TIMEOUT ${config.timeoutMs} ms passed)` : '';
+    throw new Error(
+      `export of database ${config.backupDatabaseName} to ${objectName} did not finish${timedOut}: ${describeError(error)}`,
+      { cause: error },
+    );
+  }
+  if (result.sizeBytes === 0) {
+    throw new Error(
+      `export of database ${config.backupDatabaseName} finished but ${result.uri} is empty; check the export operation ${result.operation}`,
+    );
+  }
+  const durationMs = context.clock.now().getTime() - startedAt.getTime();
+  context.logger.info(`backup written to ${result.uri}`, {
+    event: 'backup_written',
+    uri: result.uri,
+    sizeBytes: result.sizeBytes,
+    operation: result.operation,
+  });
+  return {
+    object: result.uri,
+    ...(result.sizeBytes !== undefined ? { sizeBytes: result.sizeBytes } : {}),
+    operation: result.operation,
+    exportMs: durationMs,
+  };
+}

@@ -1,0 +1,180 @@
+/**
+ * The plumbing every stand-in shares: a loopback HTTP server, JSON in and out (ENX's error shape
+ * {"error", "errorCode"}), the generic faults (slow, 500, malformed JSON) applied before a route
+ * runs, the /__faults control endpoint, and the API-key check the verification server makes.
+ */
+import { createServer } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Db } from '../../functions/core/db';
+import { apiKeyDigest } from '../../functions/jobs/e2e/bootstrap';
+import type { Fault, Faults } from './faults';
+import { DEFAULT_SLOW_MS, parseFaultRequest } from './faults';
+
+export interface Reply {
+  readonly status: number;
+  readonly body?: unknown;
+  readonly headers?: Record<string, string>;
+}
+
+export const json = (status: number, body: unknown): Reply => ({ status, body });
+export const apiError = (status: number, error: string, errorCode: string): Reply =>
+  json(status, { error, errorCode });
+
+export interface RouteRequest {
+  readonly method: string;
+  readonly path: string;
+  readonly headers: IncomingMessage['headers'];
+  readonly body: unknown;
+  /** The fault this request got, for the routes whose faults change what they compute. */
+  readonly fault: Fault | undefined;
+}
+
+export type Route = (request: RouteRequest) => Promise<Reply>;
+
+export interface StandIn {
+  readonly url: string;
+  close(): Promise<void>;
+}
+
+const BODY_LIMIT_BYTES = 256 * 1024;
+
+async function readBody(req: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  let total = 0;
+  for await (const chunk of req) {
+    total += (chunk as Buffer).length;
+    if (total > BODY_LIMIT_BYTES) throw new Error(`request body over ${BODY_LIMIT_BYTES} bytes`);
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+function write(res: ServerResponse, reply: Reply): void {
+  const text = reply.body === undefined ? '' : JSON.stringify(reply.body);
+  res.writeHead(reply.status, {
+    ...(reply.body === undefined ? {} : { 'Content-Type': 'application/json' }),
+    ...reply.headers,
+  });
+  res.end(text);
+}
+
+function sleep(ms: number, cancelled: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    cancelled.addEventListener('abort', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}
+
+/**
+ * Serves `routes` (by path) on 127.0.0.1. Faults are looked up by path; slow, 500 and malformed
+ * JSON are handled here, the others are passed to the route.
+ */
+export async function serveStandIn(
+  routes: Readonly<Record<string, Route>>,
+  faults: Faults,
+  port = 0,
+): Promise<StandIn> {
+  const closing = new AbortController();
+  const server = createServer((req, res) => {
+    void handle(req, res).catch((error: unknown) => {
+      if (!res.headersSent)
+        write(res, apiError(500, `stand-in failure: ${(error as Error).message}`, 'internal'));
+    });
+  });
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const path = new URL(req.url ?? '/', 'http://127.0.0.1').pathname;
+    const text = await readBody(req);
+    if (path === '/__faults') {
+      if (req.method === 'GET') return write(res, json(200, faults.list()));
+      if (req.method === 'DELETE') {
+        faults.clear();
+        return write(res, json(200, {}));
+      }
+      try {
+        const { path: target, fault } = parseFaultRequest(JSON.parse(text || 'null'));
+        faults.set(target, fault);
+        return write(res, json(200, faults.list()));
+      } catch (error) {
+        return write(res, apiError(400, (error as Error).message, 'bad_request'));
+      }
+    }
+    const route = routes[path];
+    if (!route) return write(res, apiError(404, `no route ${req.method} ${path}`, 'not_found'));
+    let body: unknown;
+    if (text !== '') {
+      try {
+        body = JSON.parse(text);
+      } catch {
+        return write(res, apiError(400, 'request body is not JSON', 'unparsable_request'));
+      }
+    }
+    const fault = faults.take(path);
+    if (fault?.mode === 'slow') await sleep(fault.delayMs ?? DEFAULT_SLOW_MS, closing.signal);
+    if (fault?.mode === '500')
+      return write(res, apiError(500, 'injected fault: internal server error', 'internal'));
+    if (fault?.mode === 'malformed-json') {
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      res.end('{"certificate": "trunc');
+      return;
+    }
+    write(res, await route({ method: req.method ?? 'GET', path, headers: req.headers, body, fault }));
+  }
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', () => resolve());
+  });
+  const { port: bound } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${bound}`,
+    close: async () => {
+      closing.abort();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+export interface Caller {
+  readonly appId: number;
+  readonly realmId: number;
+}
+
+/**
+ * The verification server's API-key check: the X-API-Key header's HMAC must be a live
+ * authorized_apps row of the right type. A wrong, deleted or swept key fails like in production.
+ */
+export async function authenticate(
+  db: Db,
+  hmacKey: Buffer,
+  headers: IncomingMessage['headers'],
+  type: { readonly name: string; readonly value: number },
+  now: Date,
+): Promise<Caller | Reply> {
+  const raw = headers['x-api-key'];
+  if (typeof raw !== 'string' || raw === '') return apiError(401, 'missing X-API-Key header', 'unauthorized');
+  const { rows } = await db.query<{ id: number; realm_id: number; api_key_type: number }>(
+    `UPDATE authorized_apps SET last_used_at = $2
+      WHERE api_key = $1 AND deleted_at IS NULL
+      RETURNING id, realm_id, api_key_type`,
+    [apiKeyDigest(hmacKey, raw), now],
+  );
+  if (rows.length === 0) return apiError(401, 'invalid API key', 'unauthorized');
+  if (rows[0].api_key_type !== type.value) {
+    return apiError(401, `the API key is not a ${type.name} key`, 'unauthorized');
+  }
+  return { appId: rows[0].id, realmId: rows[0].realm_id };
+}
+
+export function isReply(value: Caller | Reply): value is Reply {
+  return 'status' in value;
+}
+
+export function field(body: unknown, name: string): unknown {
+  return typeof body === 'object' && body !== null ? (body as Record<string, unknown>)[name] : undefined;
+}
