@@ -51,6 +51,7 @@ export type DemoThresholds = Pick<
   | 'realmChaffEventMaxAgeMs'
   | 'userReportMaxAgeMs'
   | 'userReportUnclaimedMaxAgeMs'
+  | 'jobLedgerMaxAgeMs'
   | 'tokenSigningKey'
 >;
 
@@ -533,6 +534,39 @@ async function seedBatch(
   );
 
   rows += await seedStats(client, now, t, ids);
+
+  // Old run records of a four-hourly job, for JOB_LEDGER: finished attempts and their ticks on
+  // both sides of JOB_LEDGER_MAX_AGE. They sit far behind the job's real runs, which they do not
+  // disturb (the watchdog reads the newest success).
+  const ledgerAges = agesAround(t.jobLedgerMaxAgeMs);
+  const ledgerTick = (age: number) => `${at(age).toISOString()}-demo-${tag}`;
+  rows += await insertRows(
+    client,
+    'enx_jobs_ticks',
+    ledgerAges.map((age) => ({
+      job_id: 'appsync-worker',
+      tick_id: ledgerTick(age),
+      scheduled_at: at(age),
+      state: 'succeeded',
+      attempts: 1,
+      first_started_at: at(age),
+      last_finished_at: at(age),
+      succeeded_at: at(age),
+    })),
+  );
+  rows += await insertRows(
+    client,
+    'enx_jobs_attempts',
+    ledgerAges.map((age) => ({
+      job_id: 'appsync-worker',
+      tick_id: ledgerTick(age),
+      attempt: 1,
+      state: 'succeeded',
+      started_at: at(age),
+      finished_at: at(age),
+      duration_ms: 1200,
+    })),
+  );
 
   // Unclaimed reports go once past USER_REPORT_UNCLAIMED_MAX_AGE (or the longest code of a
   // user-report realm, when that is longer); claimed ones after USER_REPORT_MAX_AGE.

@@ -12,6 +12,7 @@ import { LocalKeyManager } from '../../functions/adapters/local-key-manager';
 import { ManualClock } from '../../functions/core/clock';
 import { StepsFailedError } from '../../functions/core/errors';
 import type { Env } from '../../functions/core/config';
+import { cleanupConfig } from '../../functions/jobs/cleanup-worker/config';
 import { runCleanup } from '../../functions/jobs/cleanup-worker/run';
 import { createTestDatabase } from '../support/database';
 import type { TestDatabase } from '../support/database';
@@ -96,7 +97,7 @@ async function failingCleanup(env: Env = {}, keyManager?: KeyManager): Promise<S
 const db = () => database.pool;
 
 describe('cleanup-worker steps', () => {
-  it('runs the 19 steps in the original order and reports each count', async () => {
+  it('runs the 19 steps in the original order, then JOB_LEDGER, and reports each count', async () => {
     const { result, logs } = await cleanup();
     expect(Object.keys(result.purged)).toEqual([...CLEANUP_STEPS]);
     expect(result.purged).toEqual(purgedExactly({}));
@@ -527,6 +528,48 @@ describe('cleanup-worker steps', () => {
     });
   });
 
+  it('step 20 JOB_LEDGER deletes finished run records older than JOB_LEDGER_MAX_AGE (720h), never running ones', async () => {
+    const age = 720 * HOUR_MS;
+    const attempt = (tick: string, state: string, startedAt: Date) =>
+      insertRow(db(), 'enx_jobs_attempts', {
+        job_id: 'appsync-worker',
+        tick_id: tick,
+        attempt: 1,
+        state,
+        started_at: startedAt,
+      });
+    const tick = (id: string, state: string, startedAt: Date) =>
+      insertRow(db(), 'enx_jobs_ticks', {
+        job_id: 'appsync-worker',
+        tick_id: id,
+        scheduled_at: startedAt,
+        state,
+        first_started_at: startedAt,
+      });
+    await tick('old', 'succeeded', older(age));
+    await attempt('old', 'succeeded', older(age));
+    await tick('hung', 'running', older(age));
+    await attempt('hung', 'running', older(age));
+    await tick('recent', 'failed', younger(age));
+    await attempt('recent', 'failed', younger(age));
+    const { result } = await cleanup();
+    const left = await db().query(
+      "SELECT tick_id FROM enx_jobs_ticks WHERE job_id = 'appsync-worker' ORDER BY tick_id",
+    );
+    expect(left.rows.map((row) => row.tick_id)).toEqual(['hung', 'recent']);
+    const attempts = await db().query(
+      "SELECT tick_id FROM enx_jobs_attempts WHERE job_id = 'appsync-worker' ORDER BY tick_id",
+    );
+    expect(attempts.rows.map((row) => row.tick_id)).toEqual(['hung', 'recent']);
+    expect(result.purged).toEqual(purgedExactly({ JOB_LEDGER: 2 }));
+  });
+
+  it('refuses a JOB_LEDGER_MAX_AGE shorter than a week', () => {
+    expect(() =>
+      cleanupConfig.parse({ TOKEN_SIGNING_KEY: TEST_TOKEN_SIGNING_KEY, JOB_LEDGER_MAX_AGE: '24h' }),
+    ).toThrow(/JOB_LEDGER_MAX_AGE/);
+  });
+
   it('purges everything in batches when CLEANUP_BATCH_SIZE is small', async () => {
     await db().query(
       `INSERT INTO audit_entries (realm_id, actor_id, actor_display, action, target_id, target_display, created_at)
@@ -752,7 +795,7 @@ describe('step independence', () => {
       expect(res.body.status).toBe('failed');
       expect(res.body.errors).toEqual([expect.stringMatching(/^MEMBERSHIP: .*permissions/)]);
       expect(res.body.result.purged).toMatchObject({ API_KEYS: 1, AUDIT_ENTRY: 1, CLAIMED_USER_REPORTS: 1 });
-      expect(Object.keys(res.body.result.purged)).toHaveLength(18);
+      expect(Object.keys(res.body.result.purged)).toHaveLength(CLEANUP_STEPS.length - 1);
       expect(res.body.result.purged).not.toHaveProperty('MEMBERSHIP');
 
       const attempts = await ledgerAttempts(harness.db, 'cleanup-worker');

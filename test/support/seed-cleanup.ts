@@ -40,6 +40,7 @@ export const CLEANUP_STEPS = [
   'UNCLAIMED_USER_REPORTS',
   'USER_STATS',
   'CLAIMED_USER_REPORTS',
+  'JOB_LEDGER',
 ] as const;
 
 export type CleanupStep = (typeof CLEANUP_STEPS)[number];

@@ -90,6 +90,12 @@ export const cleanupConfig = defineConfig(
     userReportMaxAgeMs: durationMs('USER_REPORT_MAX_AGE', '720h', 'Delete user reports older than this.', {
       minMs: 1,
     }),
+    jobLedgerMaxAgeMs: durationMs(
+      'JOB_LEDGER_MAX_AGE',
+      '720h',
+      "Delete this fleet's own run records (attempts, ticks, the emailers' deliveries) older than this; at least 7 days, past every alert window.",
+      { minMs: 7 * DAY_MS },
+    ),
     userReportUnclaimedMaxAgeMs: durationMs(
       'USER_REPORT_UNCLAIMED_MAX_AGE',
       '60m',

@@ -1,6 +1,7 @@
 /**
  * The 19 retention steps of cleanup-worker, in the original's order, with the original's item tags
- * (enx-jobs.md §3). Every delete and update runs in bounded batches. Differences from the original,
+ * (enx-jobs.md §3), then one of our own: JOB_LEDGER, the fleet's run records, which the original
+ * did not have (its locks table held one row per job) and which would otherwise grow without end. Every delete and update runs in bounded batches. Differences from the original,
  * on purpose:
  * - step 17 (UNCLAIMED_USER_REPORTS) uses USER_REPORT_UNCLAIMED_MAX_AGE, floored by the longest code
  *   of a realm that issues user reports (tested with the bit, not `>= 16`), as intended;
@@ -212,5 +213,32 @@ export function cleanupSteps(
       where: 'created_at < $1',
       params: [before(config.userReportMaxAgeMs)],
     }),
+    {
+      name: 'JOB_LEDGER',
+      run: async () => {
+        // A running attempt or tick is never removed, however old: the lock takeover and the
+        // watchdog's overdue count read it. The ledger's idempotency needs a tick only while
+        // Cloud Scheduler may still deliver it, minutes after its time.
+        const threshold = before(config.jobLedgerMaxAgeMs);
+        const targets: BatchTarget[] = [
+          {
+            table: 'enx_jobs_attempts',
+            where: "state <> 'running' AND started_at < $1",
+            params: [threshold],
+          },
+          {
+            table: 'enx_jobs_ticks',
+            where: "state <> 'running' AND first_started_at < $1",
+            params: [threshold],
+            key: 'ctid',
+          },
+          { table: 'enx_jobs_email_deliveries', where: 'created_at < $1', params: [threshold], key: 'ctid' },
+        ];
+        let count = 0;
+        for (const target of targets) count += await deleteInBatches(db, target, batch);
+        logger.info(`purged run records`, { event: 'purged', step: 'JOB_LEDGER', count });
+        return { count };
+      },
+    },
   ];
 }
