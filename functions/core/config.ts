@@ -127,6 +127,20 @@ export function flag(env: string, defaultText: 'true' | 'false', doc: string): F
   });
 }
 
+/** An absolute http(s) URL, or an error naming what is wrong, with an example of the right shape. */
+export function parseHttpUrl(raw: string, example = 'https://host/path'): URL {
+  let parsed: URL;
+  try {
+    parsed = new URL(raw.trim());
+  } catch {
+    throw new Error(`"${raw}" is not an absolute URL (for example ${example})`);
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
+    throw new Error(`"${raw}" is not an http(s) URL`);
+  }
+  return parsed;
+}
+
 export function url(
   env: string,
   defaultText: string | undefined,

@@ -148,6 +148,20 @@ export class Runtime {
     return this.monitoringSink;
   }
 
+  /** Where the database is and who connects: the pool and the local pg_dump use the same. */
+  private databaseAddress() {
+    const s = this.settings;
+    return {
+      url: s.databaseUrl || undefined,
+      host: s.dbHost,
+      port: s.dbPort,
+      database: s.dbName,
+      user: s.dbUser,
+      password: s.dbPassword || undefined,
+      sslMode: s.dbSslMode,
+    };
+  }
+
   db(): Db {
     if (!this.pool) {
       const s = this.settings;
@@ -155,13 +169,7 @@ export class Runtime {
         this.overrides.db ??
         createPool(
           {
-            url: s.databaseUrl || undefined,
-            host: s.dbHost,
-            port: s.dbPort,
-            database: s.dbName,
-            user: s.dbUser,
-            password: s.dbPassword || undefined,
-            sslMode: s.dbSslMode,
+            ...this.databaseAddress(),
             maxConnections: s.dbMaxConnections,
             connectTimeoutMs: s.dbConnectTimeoutMs,
             applicationName: s.cloudRunService || 'enx-jobs',
@@ -268,15 +276,7 @@ export class Runtime {
       );
     }
     return new LocalDatabaseExport(this.db(), {
-      connection: pgConnection({
-        url: s.databaseUrl || undefined,
-        host: s.dbHost,
-        port: s.dbPort,
-        database: s.dbName,
-        user: s.dbUser,
-        password: s.dbPassword || undefined,
-        sslMode: s.dbSslMode,
-      }),
+      connection: pgConnection(this.databaseAddress()),
       directory: s.localBackupDir,
       pgDumpPath: s.pgDumpPath,
     });

@@ -8,17 +8,14 @@
  */
 import { generateKeyPairSync } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
-import * as protoLoader from '@grpc/proto-loader';
 import { crc32c } from '../../functions/adapters/crc32c';
 import { loopbackClientOptions } from '../../functions/adapters/loopback';
 import type { LoopbackClientOptions } from '../../functions/adapters/loopback';
 import { signP256Digest } from '../../functions/adapters/p256-prehashed';
-import { protoDirs } from './metric-service';
+import { grpcError as failure, listenOnLoopback, loadService, recordingUnaryService } from './grpc-fake';
+import type { InjectedFailure, RecordedCall } from './grpc-fake';
 
-export interface RecordedKmsCall {
-  readonly method: string;
-  readonly request: Record<string, unknown>;
-}
+export type RecordedKmsCall = RecordedCall;
 
 interface FakeKey {
   name: string;
@@ -69,28 +66,17 @@ export interface FakeKmsOptions {
   readonly pageSize?: number;
 }
 
-type Call = grpc.ServerUnaryCall<Record<string, unknown>, unknown>;
-type Callback = grpc.sendUnaryData<unknown>;
-
-const failure = (code: grpc.status, details: string) => ({ code, details }) as grpc.ServiceError;
-
 export async function startFakeKms(options: FakeKmsOptions = {}): Promise<FakeKms> {
-  const definition = protoLoader.loadSync('google/cloud/kms/v1/service.proto', {
-    includeDirs: protoDirs('@google-cloud/kms'),
-    keepCase: false,
-    longs: String,
-    enums: String,
-    defaults: false,
-    oneofs: true,
-  });
-  const proto = grpc.loadPackageDefinition(definition) as unknown as {
-    google: { cloud: { kms: { v1: { KeyManagementService: { service: grpc.ServiceDefinition } } } } };
-  };
+  const service = loadService(
+    'google/cloud/kms/v1/service.proto',
+    '@google-cloud/kms',
+    'google.cloud.kms.v1.KeyManagementService',
+  );
   const calls: RecordedKmsCall[] = [];
   const keys = new Map<string, FakeKey>();
   const versions = new Map<string, FakeVersion>();
   const keyRings = new Set(options.keyRings ?? []);
-  const failures: { count: number; code: grpc.status; message: string; method?: string }[] = [];
+  const failures: InjectedFailure[] = [];
   const corruptions: KmsCorruption[] = [];
   let pendingReads = options.pendingReads ?? 1;
   const now = () => {
@@ -235,29 +221,8 @@ export async function startFakeKms(options: FakeKmsOptions = {}): Promise<FakeKm
   };
 
   const server = new grpc.Server();
-  const implementation: Record<string, (call: Call, callback: Callback) => void> = {};
-  for (const [method, handle] of Object.entries(handlers)) {
-    implementation[method] = (call, callback) => {
-      calls.push({ method, request: call.request });
-      const index = failures.findIndex((f) => f.count > 0 && (f.method === undefined || f.method === method));
-      if (index >= 0) {
-        failures[index].count -= 1;
-        callback(failure(failures[index].code, failures[index].message), null);
-        return;
-      }
-      try {
-        callback(null, handle(call.request));
-      } catch (error) {
-        callback(error as grpc.ServiceError, null);
-      }
-    };
-  }
-  server.addService(proto.google.cloud.kms.v1.KeyManagementService.service, implementation);
-  const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (error, bound) =>
-      error ? reject(error) : resolve(bound),
-    ),
-  );
+  server.addService(service, recordingUnaryService(handlers, calls, failures));
+  const port = await listenOnLoopback(server);
   return {
     port,
     calls,

@@ -5,10 +5,8 @@
  * our metric design: a point must be newer than the series' previous point, and points of one series
  * may not be written more often than once per sampling period.
  */
-import { existsSync } from 'node:fs';
-import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
-import * as protoLoader from '@grpc/proto-loader';
+import { listenOnLoopback, loadService } from './grpc-fake';
 import { loopbackClientOptions } from '../../functions/adapters/loopback';
 import type { LoopbackClientOptions } from '../../functions/adapters/loopback';
 
@@ -29,38 +27,16 @@ export interface FakeMetricService {
   close(): Promise<void>;
 }
 
-/** The folder of an installed package, found from its main file (some packages do not export package.json). */
-function packageRoot(name: string, from?: string): string {
-  let dir = path.dirname(require.resolve(name, from ? { paths: [from] } : undefined));
-  while (!existsSync(path.join(dir, 'package.json'))) dir = path.dirname(dir);
-  return dir;
-}
-
-/** The protos the client packages ship, plus google-gax's common ones (google/api, google/rpc, ...). */
-export function protoDirs(clientPackage = '@google-cloud/monitoring'): string[] {
-  const client = packageRoot(clientPackage);
-  return [
-    path.join(client, 'build', 'protos'),
-    path.join(packageRoot('google-gax', client), 'build', 'protos'),
-  ];
-}
-
 const seriesKey = (series: Record<string, unknown>) => JSON.stringify([series.metric, series.resource]);
 
 export async function startFakeMetricService(
   options: { samplingPeriodMs?: number } = {},
 ): Promise<FakeMetricService> {
-  const definition = protoLoader.loadSync('google/monitoring/v3/metric_service.proto', {
-    includeDirs: protoDirs(),
-    keepCase: false,
-    longs: String,
-    enums: String,
-    defaults: false,
-    oneofs: true,
-  });
-  const proto = grpc.loadPackageDefinition(definition) as unknown as {
-    google: { monitoring: { v3: { MetricService: { service: grpc.ServiceDefinition } } } };
-  };
+  const service = loadService(
+    'google/monitoring/v3/metric_service.proto',
+    '@google-cloud/monitoring',
+    'google.monitoring.v3.MetricService',
+  );
   const requests: RecordedRequest[] = [];
   const lastPointMs = new Map<string, number>();
   const samplingPeriodMs = options.samplingPeriodMs ?? 0;
@@ -71,7 +47,7 @@ export async function startFakeMetricService(
   };
 
   const server = new grpc.Server();
-  server.addService(proto.google.monitoring.v3.MetricService.service, {
+  server.addService(service, {
     createTimeSeries: (
       call: grpc.ServerUnaryCall<RecordedRequest, unknown>,
       callback: grpc.sendUnaryData<unknown>,
@@ -105,11 +81,7 @@ export async function startFakeMetricService(
       callback(null, {});
     },
   });
-  const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (error, bound) =>
-      error ? reject(error) : resolve(bound),
-    ),
-  );
+  const port = await listenOnLoopback(server);
 
   return {
     port,

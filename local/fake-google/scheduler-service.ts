@@ -4,10 +4,9 @@
  * answers pause/resume/run/get/list as Cloud Scheduler does (state changes, last attempt time).
  */
 import * as grpc from '@grpc/grpc-js';
-import * as protoLoader from '@grpc/proto-loader';
+import { listenOnLoopback, loadService } from './grpc-fake';
 import { loopbackClientOptions } from '../../functions/adapters/loopback';
 import type { LoopbackClientOptions } from '../../functions/adapters/loopback';
-import { protoDirs } from './metric-service';
 
 export interface RecordedSchedulerCall {
   readonly method: string;
@@ -33,17 +32,11 @@ export async function startFakeScheduler(
   parent: string,
   jobs: readonly { id: string; cron: string; timeZone: string }[],
 ): Promise<FakeScheduler> {
-  const definition = protoLoader.loadSync('google/cloud/scheduler/v1/cloudscheduler.proto', {
-    includeDirs: protoDirs('@google-cloud/scheduler'),
-    keepCase: false,
-    longs: String,
-    enums: String,
-    defaults: false,
-    oneofs: true,
-  });
-  const proto = grpc.loadPackageDefinition(definition) as unknown as {
-    google: { cloud: { scheduler: { v1: { CloudScheduler: { service: grpc.ServiceDefinition } } } } };
-  };
+  const service = loadService(
+    'google/cloud/scheduler/v1/cloudscheduler.proto',
+    '@google-cloud/scheduler',
+    'google.cloud.scheduler.v1.CloudScheduler',
+  );
   const calls: RecordedSchedulerCall[] = [];
   const state = new Map<string, FakeJob>(
     jobs.map((job) => [
@@ -69,7 +62,7 @@ export async function startFakeScheduler(
       callback(null, job);
     };
   const server = new grpc.Server();
-  server.addService(proto.google.cloud.scheduler.v1.CloudScheduler.service, {
+  server.addService(service, {
     getJob: onJob('GetJob', () => undefined),
     pauseJob: onJob('PauseJob', (job) => (job.state = 'PAUSED')),
     resumeJob: onJob('ResumeJob', (job) => (job.state = 'ENABLED')),
@@ -79,11 +72,7 @@ export async function startFakeScheduler(
       callback(null, { jobs: [...state.values()] });
     },
   });
-  const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (error, bound) =>
-      error ? reject(error) : resolve(bound),
-    ),
-  );
+  const port = await listenOnLoopback(server);
   return {
     calls,
     jobs: state,

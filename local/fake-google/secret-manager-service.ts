@@ -6,16 +6,13 @@
  * newest first in pages. It records every request and can be told to fail calls.
  */
 import * as grpc from '@grpc/grpc-js';
-import * as protoLoader from '@grpc/proto-loader';
 import { crc32c } from '../../functions/adapters/crc32c';
 import { loopbackClientOptions } from '../../functions/adapters/loopback';
 import type { LoopbackClientOptions } from '../../functions/adapters/loopback';
-import { protoDirs } from './metric-service';
+import { grpcError as failure, listenOnLoopback, loadService, recordingUnaryService } from './grpc-fake';
+import type { InjectedFailure, RecordedCall } from './grpc-fake';
 
-export interface RecordedSecretCall {
-  readonly method: string;
-  readonly request: Record<string, unknown>;
-}
+export type RecordedSecretCall = RecordedCall;
 
 interface FakeSecretVersion {
   name: string;
@@ -39,31 +36,18 @@ export interface FakeSecretManager {
   close(): Promise<void>;
 }
 
-type Call = grpc.ServerUnaryCall<Record<string, unknown>, unknown>;
-type Callback = grpc.sendUnaryData<unknown>;
-
-const failure = (code: grpc.status, details: string) => ({ code, details }) as grpc.ServiceError;
-
 export async function startFakeSecretManager(
   options: { pageSize?: number } = {},
 ): Promise<FakeSecretManager> {
-  const definition = protoLoader.loadSync('google/cloud/secretmanager/v1/service.proto', {
-    includeDirs: protoDirs('@google-cloud/secret-manager'),
-    keepCase: false,
-    longs: String,
-    enums: String,
-    defaults: false,
-    oneofs: true,
-  });
-  const proto = grpc.loadPackageDefinition(definition) as unknown as {
-    google: {
-      cloud: { secretmanager: { v1: { SecretManagerService: { service: grpc.ServiceDefinition } } } };
-    };
-  };
+  const service = loadService(
+    'google/cloud/secretmanager/v1/service.proto',
+    '@google-cloud/secret-manager',
+    'google.cloud.secretmanager.v1.SecretManagerService',
+  );
   const calls: RecordedSecretCall[] = [];
   const secrets = new Map<string, { replication: unknown; nextVersion: number }>();
   const versions = new Map<string, FakeSecretVersion>();
-  const failures: { count: number; code: grpc.status; message: string; method?: string }[] = [];
+  const failures: InjectedFailure[] = [];
   let corruptAccess = false;
   let clock = Date.now();
   // Strictly increasing creation times, so newest-first is well defined even within a millisecond.
@@ -150,29 +134,8 @@ export async function startFakeSecretManager(
   };
 
   const server = new grpc.Server();
-  const implementation: Record<string, (call: Call, callback: Callback) => void> = {};
-  for (const [method, handle] of Object.entries(handlers)) {
-    implementation[method] = (call, callback) => {
-      calls.push({ method, request: call.request });
-      const index = failures.findIndex((f) => f.count > 0 && (f.method === undefined || f.method === method));
-      if (index >= 0) {
-        failures[index].count -= 1;
-        callback(failure(failures[index].code, failures[index].message), null);
-        return;
-      }
-      try {
-        callback(null, handle(call.request));
-      } catch (error) {
-        callback(error as grpc.ServiceError, null);
-      }
-    };
-  }
-  server.addService(proto.google.cloud.secretmanager.v1.SecretManagerService.service, implementation);
-  const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (error, bound) =>
-      error ? reject(error) : resolve(bound),
-    ),
-  );
+  server.addService(service, recordingUnaryService(handlers, calls, failures));
+  const port = await listenOnLoopback(server);
   return {
     port,
     calls,

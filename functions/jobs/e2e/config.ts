@@ -3,22 +3,14 @@
  * VERIFICATION_ADMIN_API_KEY and VERIFICATION_SERVER_API_KEY are not read: the original overwrote
  * them at start-up with bootstrap keys anyway, and here every run makes its own (bootstrap.ts).
  */
-import { custom, defineConfig, durationMs, flag, text } from '../../core/config';
+import { custom, defineConfig, durationMs, flag, parseHttpUrl, text } from '../../core/config';
 import type { Field } from '../../core/config';
 import { MINUTE_MS, SECOND_MS } from '../../core/duration';
 import { keyServerBaseUrl } from '../stats-puller-worker/config';
 
 /** An http(s) base URL without a trailing slash; the probes append the documented paths. */
 export function baseUrl(raw: string): string {
-  let parsed: URL;
-  try {
-    parsed = new URL(raw.trim());
-  } catch {
-    throw new Error(`"${raw}" is not an absolute URL (for example https://adminapi.example.com)`);
-  }
-  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
-    throw new Error(`"${raw}" is not an http(s) URL`);
-  }
+  const parsed = parseHttpUrl(raw, 'https://adminapi.example.com');
   if (parsed.search || parsed.hash) throw new Error(`"${raw}" must not carry a query or fragment`);
   return `${parsed.origin}${parsed.pathname.replace(/\/+$/, '')}`;
 }

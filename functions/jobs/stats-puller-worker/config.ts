@@ -4,7 +4,7 @@
  * ledger and job lock replace the time-to-live lock, and a run signs one token per realm, so there
  * is nothing worth caching between runs.
  */
-import { custom, defineConfig, durationMs, integer, text } from '../../core/config';
+import { custom, defineConfig, durationMs, integer, parseHttpUrl, text } from '../../core/config';
 import { parseKeyVersionName } from '../../adapters/kms-names';
 import type { Field } from '../../core/config';
 import { HOUR_MS, SECOND_MS } from '../../core/duration';
@@ -15,15 +15,7 @@ import { HOUR_MS, SECOND_MS } from '../../core/duration';
  * /v1/stats itself.
  */
 export function keyServerBaseUrl(raw: string): string {
-  let parsed: URL;
-  try {
-    parsed = new URL(raw.trim());
-  } catch {
-    throw new Error(`"${raw}" is not an absolute URL (for example https://keyserver.example.com)`);
-  }
-  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
-    throw new Error(`"${raw}" is not an http(s) URL`);
-  }
+  const parsed = parseHttpUrl(raw, 'https://keyserver.example.com');
   const v1 = parsed.pathname.indexOf('/v1');
   const path = v1 === -1 ? parsed.pathname : parsed.pathname.slice(0, v1);
   return `${parsed.origin}${path.replace(/\/+$/, '')}`;
