@@ -217,7 +217,8 @@ export const rotationWorker = {
   // 30 min), so three missed ticks are worth a page (the original's secrets window was 11 min).
   missedTicksBeforeAlert: 3,
   config: rotationConfig,
-  roles: ['roles/cloudkms.admin', 'roles/secretmanager.secretVersionManager'],
+  // Secrets: create, add, list, destroy, never read (infra/custom-roles.ts).
+  roles: ['roles/cloudkms.admin', 'custom:secretRotator'],
   memoryMb: 256,
 } as const satisfies JobSpec<ReturnType<typeof rotationConfig.parse>>;
 

@@ -5,6 +5,9 @@
  * Why: a Cloud SQL export needs cloudsql.instances.export, which Google removed from
  * roles/cloudsql.viewer (effective 2026-08-01); the predefined role that still has it,
  * roles/cloudsql.editor, may also reconfigure and stop instances. The backup job needs neither.
+ * rotation-worker creates its secrets when they are missing and adds, lists and destroys their
+ * versions; roles/secretmanager.secretVersionManager cannot create a secret, and
+ * roles/secretmanager.admin could also read every secret's value, which rotation never does.
  */
 export interface CustomRole {
   readonly roleId: string;
@@ -20,6 +23,20 @@ export const CUSTOM_ROLES: Readonly<Record<string, CustomRole>> = {
     description:
       'Starts exports of the Cloud SQL instance and reads their operations; cannot change instances or data.',
     permissions: ['cloudsql.instances.export', 'cloudsql.instances.get'],
+  },
+  'custom:secretRotator': {
+    roleId: 'enxJobsSecretRotator',
+    title: 'enx-jobs secret rotator',
+    description:
+      'Creates the system secrets and adds, lists and destroys their versions; cannot read secret values.',
+    permissions: [
+      'secretmanager.secrets.create',
+      'secretmanager.secrets.get',
+      'secretmanager.versions.add',
+      'secretmanager.versions.destroy',
+      'secretmanager.versions.get',
+      'secretmanager.versions.list',
+    ],
   },
 };
 

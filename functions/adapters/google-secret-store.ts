@@ -45,12 +45,16 @@ export class GoogleSecretStore implements SecretStore {
       return await this.add(secret, payload);
     } catch (error) {
       if (grpcCode(error) !== GrpcCode.NOT_FOUND) {
-        throw googleError(call('add a version to', secret, 'roles/secretmanager.secretVersionAdder'), error);
+        throw googleError(
+          call('add a version to', secret, 'secretmanager.versions.add (the enxJobsSecretRotator role)'),
+          error,
+        );
       }
     }
     await this.createSecret(parent, secretId, secret);
-    return callGoogle(call('add a version to', secret, 'roles/secretmanager.secretVersionAdder'), () =>
-      this.add(secret, payload),
+    return callGoogle(
+      call('add a version to', secret, 'secretmanager.versions.add (the enxJobsSecretRotator role)'),
+      () => this.add(secret, payload),
     );
   }
 
@@ -75,7 +79,10 @@ export class GoogleSecretStore implements SecretStore {
       );
     } catch (error) {
       if (grpcCode(error) !== GrpcCode.ALREADY_EXISTS) {
-        throw googleError(call('create the secret', secret, 'roles/secretmanager.admin'), error);
+        throw googleError(
+          call('create the secret', secret, 'secretmanager.secrets.create (the enxJobsSecretRotator role)'),
+          error,
+        );
       }
     }
   }
@@ -106,7 +113,11 @@ export class GoogleSecretStore implements SecretStore {
 
   async destroySecretVersion(versionName: string): Promise<'destroyed' | 'already-destroyed'> {
     parseSecretVersionName(versionName);
-    const what = call('destroy', versionName, 'roles/secretmanager.secretVersionManager');
+    const what = call(
+      'destroy',
+      versionName,
+      'secretmanager.versions.destroy (the enxJobsSecretRotator role)',
+    );
     try {
       await this.client.destroySecretVersion({ name: versionName }, this.options.callOptions);
       return 'destroyed';
@@ -115,8 +126,9 @@ export class GoogleSecretStore implements SecretStore {
       if (code === GrpcCode.NOT_FOUND) return 'already-destroyed';
       if (code !== GrpcCode.FAILED_PRECONDITION) throw googleError(what, error);
     }
-    const [version] = await callGoogle(call('read', versionName, 'roles/secretmanager.viewer'), () =>
-      this.client.getSecretVersion({ name: versionName }, this.options.callOptions),
+    const [version] = await callGoogle(
+      call('read', versionName, 'secretmanager.versions.get (the enxJobsSecretRotator role)'),
+      () => this.client.getSecretVersion({ name: versionName }, this.options.callOptions),
     );
     if (version.state === 'DESTROYED') return 'already-destroyed';
     throw new Error(
@@ -140,7 +152,10 @@ export class GoogleSecretStore implements SecretStore {
         );
       } catch (error) {
         if (grpcCode(error) === GrpcCode.NOT_FOUND && all.length === 0) return [];
-        throw googleError(call('list the versions of', secret, 'roles/secretmanager.viewer'), error);
+        throw googleError(
+          call('list the versions of', secret, 'secretmanager.versions.list (the enxJobsSecretRotator role)'),
+          error,
+        );
       }
       const [versions, , response] = page;
       for (const version of versions) {

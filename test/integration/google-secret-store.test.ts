@@ -124,7 +124,7 @@ describe('faults', () => {
   it('a permission error on create names the admin role', async () => {
     fake.failNext(1, grpc.status.PERMISSION_DENIED, 'denied', 'createSecret');
     await expect(store.addSecretVersion(CONTRACT_PARENT, 'locked', Buffer.from('x'))).rejects.toThrow(
-      /lacks roles\/secretmanager.admin on projects\/enx-test-project\/secrets\/locked/,
+      /lacks secretmanager.secrets.create \(the enxJobsSecretRotator role\) on projects\/enx-test-project\/secrets\/locked/,
     );
   });
 

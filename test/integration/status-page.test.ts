@@ -11,6 +11,8 @@ import path from 'node:path';
 import { chromium } from 'playwright-core';
 import type { BrowserContext, Page } from 'playwright-core';
 import { catalog } from '../../functions/catalog';
+import { ANOMALIES_SUBJECT } from '../../functions/jobs/emailer-anomalies/run';
+import { SMS_ERRORS_SUBJECT } from '../../functions/jobs/emailer-sms-errors/run';
 import type { FleetStatus } from '../../local/status';
 import {
   disposeLocalFleet,
@@ -186,6 +188,39 @@ describe('local fleet status page in headless Chromium', () => {
     },
     2 * ACTION_LIMIT_MS,
   );
+
+  it('lists the mail the emailers sent to the SMTP catcher, and shows one', async () => {
+    // Both emailers run at start-up (--run-now), and the demo data meets each one's condition.
+    const mails = await waitFor('a mail from each emailer in the catcher', RUN_LIMIT_MS, async () => {
+      const response = await fetch(`${fleet!.statusUrl}/mail.json`);
+      const list = (await response.json()) as { subject: string }[];
+      const subjects = new Set(list.map((mail) => mail.subject));
+      return subjects.has(SMS_ERRORS_SUBJECT) && subjects.has(ANOMALIES_SUBJECT) ? list : undefined;
+    });
+    const mailPage = await context!.newPage();
+    try {
+      const response = await mailPage.goto(`${fleet!.statusUrl}/mail`, { waitUntil: 'load' });
+      expect(response?.status()).toBe(200);
+      await expect(mailPage.locator('h1').innerText()).resolves.toBe('Caught mail');
+      const headers = await mailPage.locator('table th').allInnerTexts();
+      expect(headers).toEqual(['received', 'recipients', 'subject', 'session']);
+      expect(await mailPage.locator('table tr').count()).toBe(mails.length + 1);
+      const link = mailPage.locator('a', { hasText: SMS_ERRORS_SUBJECT }).first();
+      const recipients = await mailPage
+        .locator('tr', { has: mailPage.locator('a', { hasText: SMS_ERRORS_SUBJECT }) })
+        .first()
+        .locator('td')
+        .nth(1)
+        .innerText();
+      expect(recipients).toMatch(/@/);
+      await link.click();
+      await mailPage.waitForLoadState('load');
+      // The mail as its recipient would read it: the count and the realm's stats link.
+      await expect(mailPage.locator('body').innerText()).resolves.toMatch(/SMS/);
+    } finally {
+      await mailPage.close();
+    }
+  });
 
   it('takes a screenshot', async () => {
     const file = path.join(shotDir!, 'status-page.png');

@@ -73,7 +73,7 @@ async function listVersions(store: SecretStore, secret: string) {
   } catch (error) {
     if (error instanceof SecretNotFoundError) return [];
     throw new Error(
-      `could not list the versions of secret ${secret}; check SECRETS_PARENT and that the job's service account may list them (roles/secretmanager.secretVersionManager)`,
+      `could not list the versions of secret ${secret}; check SECRETS_PARENT and that the job's service account may list them (secretmanager.versions.list, in the enxJobsSecretRotator role infra grants)`,
       { cause: error },
     );
   }
@@ -162,7 +162,7 @@ export async function rotateSecretType(deps: SecretDeps, options: SecretOptions)
         );
       } catch (error) {
         throw new Error(
-          `could not add a version to secret ${secret}; check Secret Manager quota and that the job's service account may add versions (roles/secretmanager.secretVersionManager)`,
+          `could not add a version to secret ${secret}; check Secret Manager quota and that the job's service account may add versions (secretmanager.versions.add, in the enxJobsSecretRotator role infra grants)`,
           { cause: error },
         );
       }
@@ -289,7 +289,7 @@ export async function rotateSecretType(deps: SecretDeps, options: SecretOptions)
   }
   if (failures.length > 0) {
     throw new Error(
-      `could not purge ${failures.length} secret version(s) marked for deletion (check that the job's service account may destroy versions, roles/secretmanager.secretVersionManager): ${failures.join('; ')}`,
+      `could not purge ${failures.length} secret version(s) marked for deletion (check that the job's service account may destroy versions: secretmanager.versions.destroy, in the enxJobsSecretRotator role infra grants): ${failures.join('; ')}`,
     );
   }
   return result;
