@@ -13,7 +13,7 @@
  * the settings it depends on.
  */
 import { createHmac } from 'node:crypto';
-import { custom, defineConfig, durationMs, integer, text } from '../core/config';
+import { custom, defineConfig, durationMs, integer, parseBase64, text } from '../core/config';
 import type { ConfigOf } from '../core/config';
 import { MINUTE_MS } from '../core/duration';
 
@@ -74,22 +74,8 @@ export function parseRateLimitType(raw: string): 'NOOP' | 'REDIS' {
   throw new Error(`"${raw}" is not one of NOOP, REDIS`);
 }
 
-/**
- * RATE_LIMIT_HMAC_KEY: base64, standard or URL-safe alphabet, padding optional (the original's
- * envconfig accepts both). Node's own decoder skips characters it does not know, which would
- * silently derive other keys, so the text is checked first.
- */
-export function parseHmacKey(raw: string): Buffer {
-  const value = raw.trim();
-  if (value === '') return Buffer.alloc(0);
-  const body = value.replace(/=+$/, '');
-  if (!/^[A-Za-z0-9+/_-]+$/.test(body) || body.length % 4 === 1 || value.length - body.length > 2) {
-    throw new Error(
-      'is not base64; write the same value the verification server has (generate one with `openssl rand -base64 64`)',
-    );
-  }
-  return Buffer.from(body.replace(/-/g, '+').replace(/_/g, '/'), 'base64');
-}
+/** RATE_LIMIT_HMAC_KEY: base64 as the server reads it; empty when the limiter needs none. */
+export const parseHmacKey = parseBase64;
 
 /**
  * The limiter's settings. They are part of the modeler's configuration (the only job that writes

@@ -127,6 +127,23 @@ export function flag(env: string, defaultText: 'true' | 'false', doc: string): F
   });
 }
 
+/**
+ * Bytes written as base64, standard or URL-safe alphabet, padding optional (the original's envconfig
+ * accepts both). Node's own decoder skips characters it does not know, which would silently derive
+ * other keys, so the text is checked first. Empty text is no bytes.
+ */
+export function parseBase64(raw: string): Buffer {
+  const value = raw.trim();
+  if (value === '') return Buffer.alloc(0);
+  const body = value.replace(/=+$/, '');
+  if (!/^[A-Za-z0-9+/_-]+$/.test(body) || body.length % 4 === 1 || value.length - body.length > 2) {
+    throw new Error(
+      'is not base64; write the same value the verification server has (generate one with `openssl rand -base64 64`)',
+    );
+  }
+  return Buffer.from(body.replace(/-/g, '+').replace(/_/g, '/'), 'base64');
+}
+
 /** An absolute http(s) URL, or an error naming what is wrong, with an example of the right shape. */
 export function parseHttpUrl(raw: string, example = 'https://host/path'): URL {
   let parsed: URL;

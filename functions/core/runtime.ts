@@ -198,13 +198,11 @@ export class Runtime {
   }
 
   /**
-   * The SMTP mailer, from the same SMTP_* settings the emailer jobs declare (parsed here again, so
-   * an instance that never mails never needs them).
+   * The SMTP mailer, from the SMTP_* settings the emailer jobs declare (parsed on first use, once,
+   * like a job's settings, so an instance that never mails never needs them).
    */
   private mailer(): Mailer {
-    const settings = smtpConfig.parse(this.env);
-    processSecrets.add(settings.smtpPassword);
-    return createSmtpMailer(settings);
+    return createSmtpMailer(this.jobConfig('smtp', smtpConfig));
   }
 
   /**

@@ -10,6 +10,7 @@
  *   them), gets a random suffix instead of failing every run until cleanup purges the old row;
  * - only the columns that change are updated, never the whole row.
  */
+import { SYSTEM_ACTOR, writeAudit } from '../../db/audit';
 import { randomBytes } from 'node:crypto';
 import type { Clock } from '../../core/clock';
 import type { DbClient } from '../../core/db';
@@ -17,8 +18,6 @@ import type { Logger } from '../../core/logger';
 import type { FeedApp } from './feed';
 import { normaliseColor, normaliseFingerprints, normaliseLocale } from './feed';
 
-/** The actor the server writes for its own jobs (database.System, enx-jobs.md §0.6). */
-export const SYSTEM_ACTOR = { id: 'system:1', display: 'System' } as const;
 export const ANDROID = 2;
 
 export interface RealmRef {
@@ -118,27 +117,6 @@ function randomSuffix(): string {
   return randomBytes(6).toString('base64url');
 }
 
-async function audit(
-  client: DbClient,
-  now: Date,
-  entry: { realmId: number; action: string; targetId: string; targetDisplay: string; diff?: string },
-): Promise<void> {
-  await client.query(
-    `INSERT INTO audit_entries (realm_id, actor_id, actor_display, action, target_id, target_display, diff, created_at)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-    [
-      entry.realmId,
-      SYSTEM_ACTOR.id,
-      SYSTEM_ACTOR.display,
-      entry.action,
-      entry.targetId,
-      entry.targetDisplay,
-      entry.diff ?? null,
-      now,
-    ],
-  );
-}
-
 async function syncBranding(
   client: DbClient,
   realm: RealmRef,
@@ -165,12 +143,12 @@ async function syncBranding(
     [realm.id, ...changes.map((field) => wanted[field.column]), now],
   );
   for (const field of changes) {
-    await audit(client, now, {
+    await writeAudit(client, SYSTEM_ACTOR, {
       realmId: realm.id,
       action: field.action,
-      targetId: `realms:${realm.id}`,
-      targetDisplay: realm.name,
+      target: { id: `realms:${realm.id}`, display: realm.name },
       diff: JSON.stringify({ from: current[field.column], to: wanted[field.column] }),
+      now,
     });
   }
   return changes.map((field) => field.column);

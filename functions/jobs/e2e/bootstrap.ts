@@ -15,6 +15,8 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import type { Db } from '../../core/db';
 import { MINUTE_MS } from '../../core/duration';
+import { writeAudit } from '../../db/audit';
+import type { AuditActor } from '../../db/audit';
 
 export const E2E_REALM_NAME = 'e2e-test-realm';
 /** ENX stores region codes upper-case. */
@@ -22,7 +24,7 @@ export const E2E_REGION_CODE = 'E2E-TEST';
 /** confirmed | likely | negative | user-report (2 | 4 | 8 | 16), as the original forces. */
 export const E2E_TEST_TYPES = 2 | 4 | 8 | 16;
 /** Audit actor of the bootstrap, the original's database.SystemTest. */
-const ACTOR = { id: 'system_test:1', display: 'System Test' };
+const ACTOR: AuditActor = { id: 'system_test:1', display: 'System Test' };
 
 /** ENX's APIKeyType values (authorized_apps.api_key_type). */
 export const API_KEY_TYPE = { device: 0, admin: 1, stats: 2 } as const;
@@ -89,11 +91,12 @@ export async function ensureE2eRealm(db: Db, now: Date): Promise<E2eRealm> {
     [realmId, E2E_TEST_TYPES, now],
   );
   if ((updated.rowCount ?? 0) > 0) {
-    await db.query(
-      `INSERT INTO audit_entries (realm_id, actor_id, actor_display, action, target_id, target_display, created_at)
-       VALUES ($1, $2, $3, 'updated realm', $4, $5, $6)`,
-      [realmId, ACTOR.id, ACTOR.display, `realm:${realmId}`, E2E_REALM_NAME, now],
-    );
+    await writeAudit(db, ACTOR, {
+      realmId,
+      action: 'updated realm',
+      target: { id: `realm:${realmId}`, display: E2E_REALM_NAME },
+      now,
+    });
   }
   return { id: realmId };
 }

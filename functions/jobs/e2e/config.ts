@@ -3,7 +3,7 @@
  * VERIFICATION_ADMIN_API_KEY and VERIFICATION_SERVER_API_KEY are not read: the original overwrote
  * them at start-up with bootstrap keys anyway, and here every run makes its own (bootstrap.ts).
  */
-import { custom, defineConfig, durationMs, flag, parseHttpUrl, text } from '../../core/config';
+import { custom, defineConfig, durationMs, flag, parseBase64, parseHttpUrl, text } from '../../core/config';
 import type { Field } from '../../core/config';
 import { MINUTE_MS, SECOND_MS } from '../../core/duration';
 import { keyServerBaseUrl } from '../stats-puller-worker/config';
@@ -17,9 +17,7 @@ export function baseUrl(raw: string): string {
 
 /** 32 bytes or more, base64: the HMAC key ENX hashes API keys with before storing them. */
 export function hmacKey(raw: string): Buffer {
-  const trimmed = raw.trim();
-  if (!/^[A-Za-z0-9+/_-]+={0,2}$/.test(trimmed)) throw new Error('is not base64');
-  const bytes = Buffer.from(trimmed, 'base64');
+  const bytes = parseBase64(raw);
   if (bytes.length < 32) {
     throw new Error(
       `decodes to ${bytes.length} bytes; use at least 32 random bytes (openssl rand -base64 32)`,

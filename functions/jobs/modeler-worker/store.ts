@@ -8,13 +8,13 @@
  */
 import type { Db } from '../../core/db';
 import { withTransaction } from '../../core/db';
+import { SYSTEM_ACTOR, writeAudit } from '../../db/audit';
 import type { IssuedDay } from './abuse-model';
 import { effectiveLimit, MAX_DAYS } from './abuse-model';
 import type { AnomalyModel, ClaimDay } from './anomaly-model';
 import { HISTORY_DAYS } from './anomaly-model';
 
 /** The actor the server writes for its own jobs (database.System, enx-jobs.md §0.6). */
-const SYSTEM_ACTOR = { id: 'system:1', display: 'System' } as const;
 
 export interface RealmRow {
   readonly id: number;
@@ -95,19 +95,13 @@ export async function saveLimit(db: Db, realmId: number, limit: number, now: Dat
         limit,
         now,
       ]);
-      await client.query(
-        `INSERT INTO audit_entries (realm_id, actor_id, actor_display, action, target_id, target_display, diff, created_at)
-         VALUES ($1, $2, $3, 'updated abuse prevention limit', $4, $5, $6, $7)`,
-        [
-          realmId,
-          SYSTEM_ACTOR.id,
-          SYSTEM_ACTOR.display,
-          `realms:${realmId}`,
-          realm.name,
-          JSON.stringify({ abuse_prevention_limit: { from, to: limit } }),
-          now,
-        ],
-      );
+      await writeAudit(client, SYSTEM_ACTOR, {
+        realmId,
+        action: 'updated abuse prevention limit',
+        target: { id: `realms:${realmId}`, display: realm.name },
+        diff: JSON.stringify({ abuse_prevention_limit: { from, to: limit } }),
+        now,
+      });
     }
     return { kind: 'saved', from, to: limit, effective };
   });
