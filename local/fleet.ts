@@ -275,6 +275,7 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
     parts.functions = await serveFunctions(
       jobDefinitions,
       (url) => new Runtime({ ...env, OIDC_AUDIENCE: url }, { sink, writeLine }),
+      { issuer: issuer.issuer, jwksUrl: issuer.jwksUrl, invokers: () => [LOCAL_INVOKER] },
     );
     // Fail at start-up, not at the first tick, when a job's settings are wrong.
     for (const fn of parts.functions) fn.runtime.jobConfig(fn.definition.spec.id, fn.definition.spec.config);

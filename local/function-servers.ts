@@ -9,7 +9,12 @@
  * function would be accepted by every other; the audience check would never be exercised locally.
  * Since the audience must be known before the handler exists, the port is picked first and the
  * server listens on exactly it (a port taken in between is retried with another).
+ *
+ * What listens on that port is the local Cloud Run edge (cloud-run-edge.ts), as Google's front end
+ * answers on a function's URL: it checks the token and the invoker, removes the signature and only
+ * then hands the request to the Functions Framework's own server, which never listens itself.
  */
+import { createServer } from 'node:http';
 import type { Server } from 'node:http';
 import * as functions from '@google-cloud/functions-framework';
 import { getTestServer } from '@google-cloud/functions-framework/testing';
@@ -17,6 +22,11 @@ import { createJobHandler } from '../functions/core/handler';
 import type { AnyJobDefinition } from '../functions/core/job-spec';
 import type { Runtime } from '../functions/core/runtime';
 import { freePort } from './embedded-postgres';
+import { cloudRunEdge } from './cloud-run-edge';
+import type { CloudRunEdgeOptions } from './cloud-run-edge';
+
+/** The edge's settings common to every function: the token issuer and the IAM policy. */
+export type EdgeSettings = Omit<CloudRunEdgeOptions, 'audience'>;
 
 export interface FunctionServer {
   readonly definition: AnyJobDefinition;
@@ -46,6 +56,7 @@ function listen(server: Server, port: number): Promise<void> {
 export async function serveFunction(
   definition: AnyJobDefinition,
   makeRuntime: (url: string) => Runtime,
+  edge: EdgeSettings,
 ): Promise<FunctionServer> {
   const id = definition.spec.id;
   for (let tries = 1; ; tries += 1) {
@@ -53,7 +64,7 @@ export async function serveFunction(
     const url = `http://127.0.0.1:${port}`;
     const runtime = makeRuntime(url);
     functions.http(id, createJobHandler(definition, runtime));
-    const server = getTestServer(id);
+    const server = createServer(cloudRunEdge(getTestServer(id), { ...edge, audience: url }));
     try {
       await listen(server, port);
     } catch (error) {
@@ -83,10 +94,11 @@ export async function serveFunction(
 export async function serveFunctions(
   definitions: readonly AnyJobDefinition[],
   makeRuntime: (url: string) => Runtime,
+  edge: EdgeSettings,
 ): Promise<FunctionServer[]> {
   const served: FunctionServer[] = [];
   try {
-    for (const definition of definitions) served.push(await serveFunction(definition, makeRuntime));
+    for (const definition of definitions) served.push(await serveFunction(definition, makeRuntime, edge));
   } catch (error) {
     for (const fn of served) {
       await fn.closeServer();

@@ -59,6 +59,8 @@ function wiring(parts: LocalWiring): Env {
     DATABASE_URL: parts.databaseUrl,
     DB_MIGRATE: 'auto',
     AUTH_MODE: 'oidc',
+    // Every function sits behind the local Cloud Run edge (cloud-run-edge.ts), as on Cloud Run.
+    AUTH_EDGE: 'cloud-run',
     OIDC_ISSUER: parts.issuer,
     OIDC_JWKS_URL: parts.jwksUrl,
     OIDC_INVOKER_EMAILS: LOCAL_INVOKER,

@@ -1,14 +1,25 @@
 /**
- * Who may run a job. Cloud Scheduler calls with an OIDC ID token minted for the invoker service
- * account. Cloud Run IAM already checks it; we check again (defence in depth): signature against the
- * issuer's published keys, issuer, audience (the function's URL), expiry, and that the caller is one
- * of the invoker accounts. Locally a loopback issuer signs the same kind of token and the same code
- * verifies it.
+ * Who may run a job. Cloud Scheduler calls with an OIDC ID token minted for the job's invoker
+ * service account, for the function's URL as audience.
  *
- * AUTH_MODE=none turns verification off for local experiments only: it is logged loudly on every
- * instance start, and the runtime refuses to start with it on Cloud Run (K_SERVICE set).
+ * Two places can check the token's signature, and the runtime must know which one does:
+ *
+ * - `edge: 'cloud-run'`. Cloud Run's IAM front verifies the signature, the audience and that the
+ *   caller holds run.invoker, and only then forwards the request, with the token's signature
+ *   replaced by the literal `SIGNATURE_REMOVED_BY_GOOGLE` (Cloud Run troubleshooting, section
+ *   "signature-removed", https://cloud.google.com/run/docs/troubleshooting#signature-removed, and
+ *   the service-to-service authentication page; checked 2026-12-06). The container cannot verify
+ *   that token again, so the runtime accepts a stripped signature here and still checks every claim:
+ *   issuer, audience, expiry, issue time, verified email, and the invoker list (defence in depth
+ *   against a mis-set IAM binding). A token that still carries a signature is verified in full.
+ * - `edge: 'none'`. Nothing in front: the runtime verifies everything, signature included, and a
+ *   stripped token is refused, since anyone could write one.
+ *
+ * Locally, local/cloud-run-edge.ts plays Cloud Run's part in front of every function, so `npm start`
+ * takes the production path.
  */
-import { createRemoteJWKSet, errors as joseErrors, jwtVerify } from 'jose';
+import { createRemoteJWKSet, decodeJwt, errors as joseErrors, jwtVerify } from 'jose';
+import type { JWTPayload } from 'jose';
 import type { Clock } from './clock';
 import { AuthError } from './errors';
 
@@ -20,6 +31,12 @@ export interface InvocationVerifier {
   verify(authorization: string | undefined): Promise<Caller>;
 }
 
+/** What Cloud Run writes in place of the signature of a token it has verified. */
+export const SIGNATURE_REMOVED = 'SIGNATURE_REMOVED_BY_GOOGLE';
+
+/** Who verifies the token's signature: Cloud Run's IAM front (or its local stand-in), or nobody. */
+export type AuthEdge = 'cloud-run' | 'none';
+
 export interface OidcSettings {
   readonly issuer: string;
   readonly jwksUrl: string;
@@ -27,7 +44,10 @@ export interface OidcSettings {
   readonly invokerEmails: readonly string[];
   /** Allowed skew between this machine's clock and the issuer's. */
   readonly clockToleranceSeconds: number;
+  readonly edge: AuthEdge;
 }
+
+const BEARER = /^Bearer\s+([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*)$/i;
 
 export function createOidcVerifier(settings: OidcSettings, clock: Clock): InvocationVerifier {
   const keys = createRemoteJWKSet(new URL(settings.jwksUrl), {
@@ -36,36 +56,88 @@ export function createOidcVerifier(settings: OidcSettings, clock: Clock): Invoca
   });
   const allowed = new Set(settings.invokerEmails.map((email) => email.toLowerCase()));
 
+  const verifySigned = async (token: string): Promise<JWTPayload> => {
+    try {
+      const { payload } = await jwtVerify(token, keys, {
+        issuer: settings.issuer,
+        audience: settings.audience,
+        algorithms: ['RS256', 'ES256'],
+        clockTolerance: settings.clockToleranceSeconds,
+        currentDate: clock.now(),
+      });
+      return payload;
+    } catch (error) {
+      throw new AuthError(explainJoseError(error, settings));
+    }
+  };
+
   return {
     async verify(authorization) {
-      const match = /^Bearer\s+(\S+)$/i.exec(authorization ?? '');
-      if (!match) {
-        throw new AuthError(
-          'missing bearer token: the caller must send "Authorization: Bearer <OIDC ID token>"',
-        );
-      }
-      let payload;
-      try {
-        ({ payload } = await jwtVerify(match[1], keys, {
-          issuer: settings.issuer,
-          audience: settings.audience,
-          algorithms: ['RS256', 'ES256'],
-          clockTolerance: settings.clockToleranceSeconds,
-          currentDate: clock.now(),
-        }));
-      } catch (error) {
-        throw new AuthError(explainJoseError(error, settings));
-      }
-      const email = typeof payload.email === 'string' ? payload.email.toLowerCase() : '';
-      if (!email || payload.email_verified === false) {
-        throw new AuthError('token has no verified email claim; mint it for a service account', 403);
-      }
-      if (!allowed.has(email)) {
-        throw new AuthError(`caller ${email} is not an allowed invoker (OIDC_INVOKER_EMAILS)`, 403);
-      }
-      return { email };
+      const token = bearerToken(authorization);
+      const payload = token.endsWith(`.${SIGNATURE_REMOVED}`)
+        ? strippedClaims(token, settings, clock.now())
+        : await verifySigned(token);
+      return allowedCaller(payload, allowed);
     },
   };
+}
+
+function bearerToken(authorization: string | undefined): string {
+  const match = BEARER.exec(authorization?.trim() ?? '');
+  if (!match) {
+    throw new AuthError('missing bearer token: the caller must send "Authorization: Bearer <OIDC ID token>"');
+  }
+  return match[1];
+}
+
+/**
+ * The claims of a token whose signature Cloud Run verified and removed. Only trusted when this
+ * instance sits behind such an edge; the claims are checked as jwtVerify would check them.
+ */
+function strippedClaims(token: string, settings: OidcSettings, now: Date): JWTPayload {
+  if (settings.edge !== 'cloud-run') {
+    throw new AuthError(
+      'token signature was removed (SIGNATURE_REMOVED_BY_GOOGLE), which only Cloud Run does after verifying it; ' +
+        'this instance is not behind Cloud Run (AUTH_EDGE resolves to none), so it needs a signed token',
+    );
+  }
+  let payload: JWTPayload;
+  try {
+    payload = decodeJwt(token);
+  } catch (error) {
+    throw new AuthError(`token could not be read: ${(error as Error).message}`);
+  }
+  checkClaims(payload, settings, now);
+  return payload;
+}
+
+function checkClaims(payload: JWTPayload, settings: OidcSettings, now: Date): void {
+  const nowSeconds = Math.floor(now.getTime() / 1000);
+  const tolerance = settings.clockToleranceSeconds;
+  if (payload.iss !== settings.issuer) throw new AuthError(`token issuer is not ${settings.issuer}`);
+  const audiences = Array.isArray(payload.aud) ? payload.aud : [payload.aud];
+  if (!audiences.includes(settings.audience)) {
+    throw new AuthError(`token audience is not ${settings.audience}`);
+  }
+  if (typeof payload.exp !== 'number') throw new AuthError('token has no expiry (exp claim)');
+  if (payload.exp <= nowSeconds - tolerance) throw new AuthError('token expired');
+  if (typeof payload.iat === 'number' && payload.iat > nowSeconds + tolerance) {
+    throw new AuthError('token claim iat is invalid: issued in the future');
+  }
+  if (typeof payload.nbf === 'number' && payload.nbf > nowSeconds + tolerance) {
+    throw new AuthError('token claim nbf is invalid: not valid yet');
+  }
+}
+
+function allowedCaller(payload: JWTPayload, allowed: ReadonlySet<string>): Caller {
+  const email = typeof payload.email === 'string' ? payload.email.toLowerCase() : '';
+  if (!email || payload.email_verified === false) {
+    throw new AuthError('token has no verified email claim; mint it for a service account', 403);
+  }
+  if (!allowed.has(email)) {
+    throw new AuthError(`caller ${email} is not an allowed invoker (OIDC_INVOKER_EMAILS)`, 403);
+  }
+  return { email };
 }
 
 function explainJoseError(error: unknown, settings: OidcSettings): string {

@@ -5,6 +5,7 @@
  */
 import { defineConfig, durationMs, integer, list, oneOf, text, url } from './config';
 import type { ConfigOf } from './config';
+import type { AuthEdge } from './auth';
 
 const fields = {
   databaseUrl: text(
@@ -48,6 +49,12 @@ const fields = {
     'oidc',
     "oidc verifies the caller's ID token; none is for local experiments only.",
     ['oidc', 'none'],
+  ),
+  authEdge: oneOf(
+    'AUTH_EDGE',
+    'auto',
+    "Who verifies the token's signature before the runtime: cloud-run (Cloud Run's IAM front, or the local fleet's stand-in, which forward the token with its signature removed; the runtime checks the claims), none (the runtime verifies everything), or auto (cloud-run when K_SERVICE is set, else none).",
+    ['auto', 'cloud-run', 'none'],
   ),
   oidcIssuer: text('OIDC_ISSUER', 'https://accounts.google.com', 'Expected `iss` of invoker tokens.'),
   oidcJwksUrl: url(
@@ -146,6 +153,12 @@ const fields = {
 };
 
 export type RuntimeSettings = ConfigOf<typeof fields>;
+
+/** AUTH_EDGE resolved: on Cloud Run (K_SERVICE set) Cloud Run's IAM front checks the signature. */
+export function resolvedAuthEdge(settings: RuntimeSettings): AuthEdge {
+  if (settings.authEdge !== 'auto') return settings.authEdge;
+  return settings.cloudRunService === '' ? 'none' : 'cloud-run';
+}
 
 export const runtimeConfig = defineConfig('runtime', fields, (settings) => {
   const problems: string[] = [];

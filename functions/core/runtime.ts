@@ -12,7 +12,7 @@ import type { Db } from './db';
 import { createPool } from './db';
 import type { Logger, LineWriter, Severity } from './logger';
 import { createLogger, processSecrets } from './logger';
-import { runtimeConfig } from './runtime-config';
+import { resolvedAuthEdge, runtimeConfig } from './runtime-config';
 import type { RuntimeSettings } from './runtime-config';
 import type { SignalSink } from './signals';
 import { discardSignals, guarded, LocalSignalSink } from './signals';
@@ -105,6 +105,7 @@ export class Runtime {
               audience: this.settings.oidcAudience,
               invokerEmails: this.settings.oidcInvokerEmails,
               clockToleranceSeconds: this.settings.oidcClockToleranceMs / 1000,
+              edge: resolvedAuthEdge(this.settings),
             },
             this.clock,
           ));

@@ -139,3 +139,108 @@ describe('runtime authentication over HTTP', () => {
     await expectNothingRan();
   });
 });
+
+/** A token as Cloud Run forwards it: the issuer's header and claims, the signature removed. */
+function stripped(token: string): string {
+  const [header, payload] = token.split('.');
+  return `${header}.${payload}.SIGNATURE_REMOVED_BY_GOOGLE`;
+}
+
+/** A stripped token whose claims nobody signed: what an attacker could write by hand. */
+function handWritten(claims: Record<string, unknown>): string {
+  const part = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+  return `${part({ alg: 'RS256', kid: 'local-1', typ: 'JWT' })}.${part(claims)}.SIGNATURE_REMOVED_BY_GOOGLE`;
+}
+
+describe('tokens whose signature Cloud Run removed', () => {
+  const runs = { count: 0 };
+  const definitions = [
+    testJob(JOB, async () => {
+      runs.count += 1;
+      return { ran: true };
+    }),
+  ];
+
+  describe('off Cloud Run (no K_SERVICE, AUTH_EDGE=auto)', () => {
+    let harness: Harness;
+    beforeAll(async () => {
+      harness = await createHarness({ definitions });
+    });
+    afterAll(async () => harness.close());
+
+    it('refuses a stripped token even with perfect claims: anyone could write one', async () => {
+      runs.count = 0;
+      const res = await harness.invoke(JOB, { scheduleTime: TICK, token: stripped(await harness.token()) });
+      expect(res.status).toBe(401);
+      expect(res.body.error).toMatch(/signature was removed .* not behind Cloud Run/);
+      expect(runs.count).toBe(0);
+    });
+  });
+
+  describe('on Cloud Run (K_SERVICE set)', () => {
+    let harness: Harness;
+    beforeAll(async () => {
+      harness = await createHarness({ definitions, env: { K_SERVICE: JOB } });
+    });
+    afterAll(async () => harness.close());
+    beforeEach(async () => {
+      runs.count = 0;
+      await harness.db.pool.query('DELETE FROM enx_jobs_attempts; DELETE FROM enx_jobs_ticks');
+    });
+
+    it('accepts the stripped token of the invoker and runs the job', async () => {
+      const res = await harness.invoke(JOB, { scheduleTime: TICK, token: stripped(await harness.token()) });
+      expect(res.status).toBe(200);
+      expect(runs.count).toBe(1);
+    });
+
+    it('still verifies a token that carries its signature', async () => {
+      const forged = await harness.issuer.forge({ audience: AUDIENCE, email: INVOKER });
+      const res = await harness.invoke(JOB, { scheduleTime: TICK, token: forged });
+      expect(res.status).toBe(401);
+      expect(res.body.error).toMatch(/signature is invalid/);
+      expect(runs.count).toBe(0);
+    });
+
+    const now = () => Math.floor(Date.now() / 1000);
+    const good = () => ({
+      iss: harness.issuer.issuer,
+      aud: AUDIENCE,
+      email: INVOKER,
+      email_verified: true,
+      iat: now(),
+      exp: now() + 600,
+    });
+    const forgedClaims: [string, () => Record<string, unknown>, number, RegExp][] = [
+      [
+        'another invoker',
+        () => ({ ...good(), email: 'intruder@example.iam.gserviceaccount.com' }),
+        403,
+        /not an allowed invoker/,
+      ],
+      [
+        'another audience',
+        () => ({ ...good(), aud: 'https://other.example.run.app' }),
+        401,
+        /audience is not/,
+      ],
+      ['another issuer', () => ({ ...good(), iss: 'https://evil.example.com' }), 401, /issuer is not/],
+      ['an expired token', () => ({ ...good(), exp: now() - 3600 }), 401, /token expired/],
+      ['no expiry', () => ({ ...good(), exp: undefined }), 401, /no expiry/],
+      ['an issue time in the future', () => ({ ...good(), iat: now() + 3600 }), 401, /issued in the future/],
+      ['an unverified email', () => ({ ...good(), email_verified: false }), 403, /no verified email/],
+    ];
+
+    test.each(forgedClaims)('refuses a stripped token with %s', async (_name, claims, status, message) => {
+      const res = await harness.invoke(JOB, { scheduleTime: TICK, token: handWritten(claims()) });
+      expect(res.status).toBe(status);
+      expect(res.body.error).toMatch(message);
+      expect(runs.count).toBe(0);
+    });
+
+    it('accepts hand-written claims that are right: Cloud Run is what vouches for the signature', async () => {
+      const res = await harness.invoke(JOB, { scheduleTime: TICK, token: handWritten(good()) });
+      expect(res.status).toBe(200);
+    });
+  });
+});
