@@ -39,7 +39,9 @@ export const cleanupWorker = {
   // Every 5 minutes; a few failed ticks (say a database failover) are tolerable, an hour is not.
   missedTicksBeforeAlert: 6,
   config: cleanupConfig,
-  roles: ['roles/cloudkms.admin'],
+  roles: [],
+  // Destroys retired versions of the token-signing key, and may touch no other key.
+  kmsGrants: [{ role: 'custom:kmsKeyVersionManager', on: 'token-signing-key' }],
   memoryMb: 512,
 } as const satisfies JobSpec<ReturnType<typeof cleanupConfig.parse>>;
 
@@ -93,7 +95,12 @@ export const statsPullerWorker = {
   // Every 15 minutes; the original's window is 35 min, about two ticks.
   missedTicksBeforeAlert: 2,
   config: statsPullerConfig,
-  roles: ['roles/cloudkms.signerVerifier'],
+  roles: [],
+  // Signs each realm's stats token with the realm's own key, or with the system certificate key.
+  kmsGrants: [
+    { role: 'roles/cloudkms.signerVerifier', on: 'certificate-signing-key' },
+    { role: 'roles/cloudkms.signerVerifier', on: 'realm-key-ring' },
+  ],
   memoryMb: 512,
 } as const satisfies JobSpec<ReturnType<typeof statsPullerConfig.parse>>;
 
@@ -217,8 +224,10 @@ export const rotationWorker = {
   // 30 min), so three missed ticks are worth a page (the original's secrets window was 11 min).
   missedTicksBeforeAlert: 3,
   config: rotationConfig,
-  // Secrets: create, add, list, destroy, never read (infra/custom-roles.ts).
-  roles: ['roles/cloudkms.admin', 'custom:secretRotator'],
+  // Secrets: create, add, list, destroy, never read, and only the secrets it rotates
+  // (infra/custom-roles.ts, with an IAM condition on their names).
+  roles: ['custom:secretCreator', 'custom:secretRotator'],
+  kmsGrants: [{ role: 'custom:kmsKeyVersionManager', on: 'token-signing-key' }],
   memoryMb: 256,
 } as const satisfies JobSpec<ReturnType<typeof rotationConfig.parse>>;
 
@@ -235,7 +244,9 @@ export const realmKeyRotationWorker = {
   // The original's window was 35 min, about two ticks.
   missedTicksBeforeAlert: 2,
   config: realmKeyRotationConfig,
-  roles: ['roles/cloudkms.admin'],
+  roles: [],
+  // Creates realm-<id> keys and their versions inside the realm key ring only.
+  kmsGrants: [{ role: 'custom:kmsKeyVersionManager', on: 'realm-key-ring' }],
   memoryMb: 256,
 } as const satisfies JobSpec<ReturnType<typeof realmKeyRotationConfig.parse>>;
 

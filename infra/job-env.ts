@@ -240,6 +240,8 @@ export interface DatabaseEnv {
   readonly name: string;
   readonly user: string;
   readonly sslMode: string;
+  /** Set when the functions go through the Cloud SQL Node.js Connector. */
+  readonly cloudSql?: { readonly instance: string; readonly ipType: string };
 }
 
 export interface JobEnvInputs {
@@ -248,6 +250,19 @@ export interface JobEnvInputs {
   readonly audience: string;
   readonly invokerEmail: string;
   readonly database: DatabaseEnv;
+}
+
+/** The database's address as the runtime reads it: the connector's instance, or a host. */
+function databaseVariables(database: DatabaseEnv): Record<string, string> {
+  const common = { DB_NAME: database.name, DB_USER: database.user };
+  if (database.cloudSql) {
+    return {
+      ...common,
+      CLOUD_SQL_INSTANCE: database.cloudSql.instance,
+      CLOUD_SQL_IP_TYPE: database.cloudSql.ipType,
+    };
+  }
+  return { ...common, DB_HOST: database.host, DB_PORT: String(database.port), DB_SSLMODE: database.sslMode };
 }
 
 /** The plain environment variables of one job's function, in a stable order. */
@@ -265,11 +280,7 @@ export function jobPlainEnv(spec: JobSpec, inputs: JobEnvInputs): Record<string,
     // The local secret store and export are refused on Cloud Run, so there is nothing to choose.
     SECRET_MANAGER: 'google-secret-manager',
     DATABASE_EXPORT: 'cloud-sql',
-    DB_HOST: inputs.database.host,
-    DB_PORT: String(inputs.database.port),
-    DB_NAME: inputs.database.name,
-    DB_USER: inputs.database.user,
-    DB_SSLMODE: inputs.database.sslMode,
+    ...databaseVariables(inputs.database),
     ...settings.env,
   };
   for (const [name, value] of Object.entries(inputs.provided)) {

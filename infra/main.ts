@@ -7,9 +7,11 @@
  * infra/settings.example.json, so a fresh clone synthesizes offline; a deployment names its own.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, utimesSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, utimesSync } from 'node:fs';
 import path from 'node:path';
 import { buildApp } from './app';
+import { formatViolations, preflight } from './preflight';
+import type { StackJson } from './preflight';
 import type { InfraSettings } from './settings';
 import { BUILD_ENV, InfraSettingsError, SETTINGS_FILE_ENV, loadSettings } from './settings';
 
@@ -71,13 +73,30 @@ function main(): void {
       ]);
     }
   }
-  buildApp(settings).app.synth();
+  const { app, stacks } = buildApp(settings);
+  app.synth();
+  checkSynthesized(
+    app.outdir,
+    stacks.map((stack) => stack.node.id),
+  );
+}
+
+class PreflightError extends Error {}
+
+/** Reads back what synth wrote and refuses it when it breaks a documented limit (preflight.ts). */
+function checkSynthesized(outdir: string, stackNames: readonly string[]): void {
+  const refusals = stackNames.flatMap((name) => {
+    const file = path.join(outdir, 'stacks', name, 'cdk.tf.json');
+    const violations = preflight(JSON.parse(readFileSync(file, 'utf8')) as StackJson);
+    return violations.length > 0 ? [formatViolations(name, violations)] : [];
+  });
+  if (refusals.length > 0) throw new PreflightError(refusals.join('\n'));
 }
 
 try {
   main();
 } catch (error) {
-  if (error instanceof InfraSettingsError) {
+  if (error instanceof InfraSettingsError || error instanceof PreflightError) {
     process.stderr.write(`${error.message}\n`);
   } else {
     process.stderr.write(`synth failed: ${(error as Error).stack ?? String(error)}\n`);

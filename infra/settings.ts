@@ -36,7 +36,16 @@ export interface NotificationSettings {
 }
 
 /** The ENX database the jobs work on: the verification server's, or a new Cloud SQL instance. */
-export type DatabaseSettings =
+/** How the functions reach the database (docs/deploy.md, "The database path"). */
+export type DatabaseConnection =
+  | {
+      readonly kind: 'cloud-sql-connector';
+      readonly instance: string;
+      readonly ipType: 'PUBLIC' | 'PRIVATE' | 'PSC';
+    }
+  | { readonly kind: 'direct' };
+
+export type DatabaseSettings = { readonly connection: DatabaseConnection } & (
   | {
       readonly mode: 'existing';
       /** Private IP, hostname, or /cloudsql/<connection name> for the Cloud SQL socket. */
@@ -60,7 +69,8 @@ export type DatabaseSettings =
       readonly databaseVersion: string;
       readonly highAvailability: boolean;
       readonly deletionProtection: boolean;
-    };
+    }
+);
 
 export type BackendSettings =
   | { readonly kind: 'gcs'; readonly bucket: string; readonly prefix: string }
@@ -87,6 +97,9 @@ export interface EnvironmentSettings {
   readonly database: DatabaseSettings;
   readonly backend: BackendSettings;
   readonly backupRetentionDays: number;
+  /** A Serverless VPC Access connector for private addresses, projects/P/locations/R/connectors/N. */
+  readonly vpcConnector?: string;
+  readonly kms: { readonly legacySoftwareKeys: boolean };
   /** Extra env vars for every function (runtime settings such as LOG_LEVEL). */
   readonly env: Readonly<Record<string, string>>;
   /** Extra env vars per job id (the job's own settings). */
@@ -114,6 +127,39 @@ const SECRET_ID = /^[A-Za-z0-9_-]{1,255}$/;
 const BUCKET = /^[a-z0-9][a-z0-9_.-]{1,61}[a-z0-9]$/;
 const CONNECTION_NAME = /^[a-z][a-z0-9-:.]*:[a-z]+-[a-z]+[0-9]+:[a-z][a-z0-9-]*$/;
 const INSTANCE_NAME = /^[a-z][a-z0-9-]{0,96}[a-z0-9]$/;
+const VPC_CONNECTOR =
+  /^projects\/[a-z][a-z0-9-]{4,28}[a-z0-9]\/locations\/[a-z]+-[a-z]+[0-9]+\/connectors\/[a-z][-a-z0-9]{0,23}$/;
+/** RFC 1918 and shared (CGNAT) ranges: a function reaches them only through a VPC connector. */
+const PRIVATE_IPV4 = /^(10\.|192\.168\.|172\.(1[6-9]|2\d|3[01])\.|100\.(6[4-9]|[7-9]\d|1[01]\d|12[0-7])\.)/;
+
+/**
+ * Whether the functions have a path to the database. Cloud Run functions get no /cloudsql socket
+ * and reach private addresses only through a VPC connector; both mistakes would deploy a fleet that
+ * never reaches its database, and so never reports anything either.
+ */
+function databasePathProblems(database: DatabaseSettings, vpcConnector: string | undefined): string[] {
+  const problems: string[] = [];
+  const connection = database.connection;
+  if (connection.kind === 'cloud-sql-connector') {
+    if (connection.ipType !== 'PUBLIC' && !vpcConnector) {
+      problems.push(
+        `${label('database.ipType')} ${connection.ipType} needs ${label('network.vpcConnector')}: the connector dials the instance's ${connection.ipType} address from inside the VPC; or use PUBLIC`,
+      );
+    }
+    return problems;
+  }
+  if (database.mode !== 'existing') return problems;
+  if (database.host.startsWith('/cloudsql/')) {
+    problems.push(
+      `${label('database.host')} ${database.host}: Cloud Run functions get no /cloudsql socket; set ${label('database.instance')} to the connection name and ${label('database.connector')} to cloud-sql-connector`,
+    );
+  } else if (PRIVATE_IPV4.test(database.host) && !vpcConnector) {
+    problems.push(
+      `${label('database.host')} ${database.host} is a private address, which functions reach only through a VPC connector: set ${label('network.vpcConnector')}, or set ${label('database.instance')} and use the Cloud SQL connector`,
+    );
+  }
+  return problems;
+}
 
 function stringRecord(
   value: Record<string, unknown> | undefined,
@@ -195,6 +241,12 @@ function readEnvironment(name: string, flat: Flat, problems: string[], prefix: s
   }
 
   const database = readDatabase(name, read, fail);
+  const vpcConnector = read.matching(
+    'network.vpcConnector',
+    VPC_CONNECTOR,
+    'a connector name, projects/<project>/locations/<region>/connectors/<name>',
+  );
+  for (const problem of databasePathProblems(database, vpcConnector)) fail(problem);
 
   const bucket = read.matching('backend.bucket', BUCKET, 'a bucket name');
   const localPath = read.relativePath('backend.path');
@@ -236,6 +288,8 @@ function readEnvironment(name: string, flat: Flat, problems: string[], prefix: s
     database,
     backend,
     backupRetentionDays: read.integer('backupRetentionDays', 1, 3650) ?? 30,
+    ...(vpcConnector ? { vpcConnector } : {}),
+    kms: { legacySoftwareKeys: read.boolean('kms.legacySoftwareKeys') ?? false },
     env,
     jobEnv,
   };
@@ -250,10 +304,18 @@ function readDatabase(name: string, read: Reader, fail: (message: string) => voi
   const user = read.matching('database.user', /^[A-Za-z0-9_.@-]{1,63}$/, 'a database user') ?? 'enx-jobs';
   if (mode === 'cloud-sql') {
     const version = read.matching('database.version', /^POSTGRES_\d+$/, 'POSTGRES_<major>') ?? 'POSTGRES_16';
+    const instanceName =
+      read.matching('database.instance', INSTANCE_NAME, 'a Cloud SQL instance name') ?? `enx-${name}`;
+    if (read.oneOf('database.connector', ['cloud-sql-connector', 'direct'] as const) === 'direct') {
+      fail(
+        `${label('database.connector')} direct: an instance created here is reached through the Cloud SQL connector only`,
+      );
+    }
     return {
       mode,
-      instanceName:
-        read.matching('database.instance', INSTANCE_NAME, 'a Cloud SQL instance name') ?? `enx-${name}`,
+      // The connection name is only known once the instance exists; Database fills it in.
+      connection: { kind: 'cloud-sql-connector', instance: '', ipType: readIpType(read, 'PUBLIC') },
+      instanceName,
       name: dbName,
       user,
       tier:
@@ -266,7 +328,8 @@ function readDatabase(name: string, read: Reader, fail: (message: string) => voi
     };
   }
   const host = read.string('database.host');
-  if (host === undefined) {
+  const knowsInstance = read.has('database.instance');
+  if (host === undefined && !knowsInstance) {
     fail(
       `${label('database.host')} is required with database.mode existing: the ENX database host, or set ${label('database.mode')} to cloud-sql`,
     );
@@ -281,8 +344,20 @@ function readDatabase(name: string, read: Reader, fail: (message: string) => voi
     CONNECTION_NAME,
     'a Cloud SQL connection name, project:region:instance',
   );
+  const connector =
+    read.oneOf('database.connector', ['cloud-sql-connector', 'direct'] as const) ??
+    (instanceConnectionName ? 'cloud-sql-connector' : 'direct');
+  if (connector === 'cloud-sql-connector' && !instanceConnectionName) {
+    fail(
+      `${label('database.connector')} cloud-sql-connector needs ${label('database.instance')}: the connection name project:region:instance`,
+    );
+  }
   return {
     mode,
+    connection:
+      connector === 'cloud-sql-connector'
+        ? { kind: connector, instance: instanceConnectionName ?? '', ipType: readIpType(read, 'PRIVATE') }
+        : { kind: 'direct' },
     host: host ?? '',
     port: read.integer('database.port', 1, 65535) ?? 5432,
     name: dbName,
@@ -293,6 +368,10 @@ function readDatabase(name: string, read: Reader, fail: (message: string) => voi
     ...(passwordSecretId ? { passwordSecretId } : {}),
     ...(instanceConnectionName ? { instanceConnectionName } : {}),
   };
+}
+
+function readIpType(read: Reader, fallback: 'PUBLIC' | 'PRIVATE'): 'PUBLIC' | 'PRIVATE' | 'PSC' {
+  return read.oneOf('database.ipType', ['PUBLIC', 'PRIVATE', 'PSC'] as const) ?? fallback;
 }
 
 export interface SettingsSources {

@@ -10,6 +10,7 @@
 import { build } from 'esbuild';
 import { cpSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { FUNCTION_RUNTIME, bundleTarget, runtimeSchedule } from '../infra/runtime-support';
 
 const root = path.resolve(__dirname, '..');
 const outDir = path.join(root, 'dist', 'functions');
@@ -17,7 +18,6 @@ const outDir = path.join(root, 'dist', 'functions');
 async function main(): Promise<void> {
   const manifest = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as {
     dependencies: Record<string, string>;
-    engines: Record<string, string>;
   };
   rmSync(outDir, { recursive: true, force: true });
   mkdirSync(outDir, { recursive: true });
@@ -27,7 +27,8 @@ async function main(): Promise<void> {
     outfile: path.join(outDir, 'index.js'),
     bundle: true,
     platform: 'node',
-    target: 'node20',
+    // The deployed runtime's Node.js (infra/runtime-support.ts), not the build machine's.
+    target: bundleTarget(FUNCTION_RUNTIME),
     format: 'cjs',
     sourcemap: 'linked',
     // pg-native is an optional native driver pg never needs here.
@@ -44,7 +45,7 @@ async function main(): Promise<void> {
         name: 'enx-jobs-functions',
         private: true,
         main: 'index.js',
-        engines: manifest.engines,
+        engines: { node: `${runtimeSchedule(FUNCTION_RUNTIME)?.nodeMajor}.x` },
         dependencies: {
           '@google-cloud/functions-framework': manifest.dependencies['@google-cloud/functions-framework'],
         },

@@ -221,6 +221,10 @@ export function defineConfig<F extends FieldMap>(
           problems.push(`${spec.env} is required: ${spec.doc}`);
           continue;
         }
+        if (spec.secret && raw.startsWith(UNSET_SECRET_PREFIX)) {
+          problems.push(unsetSecretProblem(spec.env, raw));
+          continue;
+        }
         try {
           values[key] = spec.parse(raw);
         } catch (error) {
@@ -232,6 +236,22 @@ export function defineConfig<F extends FieldMap>(
       return Object.freeze(values) as ConfigOf<F>;
     },
   };
+}
+
+/**
+ * What infra writes as the first version of a secret whose value it cannot make up (an SMTP or
+ * database password), so that the first deploy succeeds: Cloud Run refuses to start a revision
+ * whose secret has no version. The runtime refuses the placeholder, naming the secret to fill.
+ */
+export const UNSET_SECRET_PREFIX = 'enx-jobs:unset:';
+
+export function unsetSecretValue(secretId: string): string {
+  return `${UNSET_SECRET_PREFIX}${secretId}`;
+}
+
+function unsetSecretProblem(env: string, raw: string): string {
+  const secretId = raw.slice(UNSET_SECRET_PREFIX.length);
+  return `${env} has no value yet: its secret ${secretId} holds only the placeholder written at the first deploy; add the value with "gcloud secrets versions add ${secretId} --data-file=-" and the next request picks it up`;
 }
 
 /** A schema with no settings, for jobs that need none. */

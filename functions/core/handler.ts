@@ -90,7 +90,10 @@ async function runAttempt<C>(definition: JobDefinition<C>, runtime: Runtime, req
         }),
     });
   } catch (error) {
-    logger.error(`job could not start: ${describeError(error)}`, { event: 'failed', stage: 'ledger' });
+    logger.error(`job could not start: ${describeError(error)} (${runtime.databaseHint()})`, {
+      event: 'failed',
+      stage: 'ledger',
+    });
     await signal(tick, 0, 'failed');
     return refused(error);
   }

@@ -41,9 +41,23 @@ export interface JobSpec<Config = unknown> {
   readonly missedTicksBeforeAlert: number;
   /** The job's own settings; parsed once per instance. */
   readonly config: ConfigSchema<Config>;
-  /** Project-level IAM roles the job's service account needs beyond database access. */
+  /**
+   * Project-level IAM roles the job's service account needs beyond database access. Never a Cloud
+   * KMS role: those go in kmsGrants, on the one key or key ring the job uses.
+   */
   readonly roles: readonly string[];
+  /** Cloud KMS roles, each granted on a single key or key ring of the fleet (least privilege). */
+  readonly kmsGrants?: readonly KmsGrant[];
   readonly memoryMb: number;
+}
+
+/** The fleet's KMS resources a job can be granted a role on (infra/constructs/shared.ts). */
+export type KmsResource = 'token-signing-key' | 'certificate-signing-key' | 'realm-key-ring';
+
+export interface KmsGrant {
+  /** A predefined role (roles/cloudkms.*) or a custom one (custom:<name>, infra/custom-roles.ts). */
+  readonly role: string;
+  readonly on: KmsResource;
 }
 
 /** Everything a job may use. Jobs never read process.env or the system clock themselves. */

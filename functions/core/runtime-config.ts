@@ -16,8 +16,23 @@ const fields = {
       secret: true,
     },
   ),
-  dbHost: text('DB_HOST', 'localhost', 'Database host (Cloud SQL private IP or socket directory).'),
+  dbHost: text(
+    'DB_HOST',
+    'localhost',
+    'Database host or IP, reached directly (through the VPC connector for a private IP).',
+  ),
   dbPort: integer('DB_PORT', '5432', 'Database port.', { min: 1, max: 65535 }),
+  cloudSqlInstance: text(
+    'CLOUD_SQL_INSTANCE',
+    '',
+    'project:region:instance of a Cloud SQL instance to reach through the Cloud SQL Node.js Connector (set by infra); when set, DB_HOST and DB_PORT are not used.',
+  ),
+  cloudSqlIpType: oneOf(
+    'CLOUD_SQL_IP_TYPE',
+    'PUBLIC',
+    "Which of the instance's addresses the connector dials: PUBLIC, PRIVATE or PSC (the last two need the function's VPC connector).",
+    ['PUBLIC', 'PRIVATE', 'PSC'],
+  ),
   dbName: text('DB_NAME', 'en-verification', 'Database name.'),
   dbUser: text('DB_USER', 'postgres', 'Database user.'),
   dbPassword: text('DB_PASSWORD', '', 'Database password (from Secret Manager in production).', {

@@ -28,6 +28,7 @@ import { cloudSqlExportConfig } from '../adapters/cloud-sql-export-config';
 import { GoogleKmsKeyManager } from '../adapters/google-kms-key-manager';
 import { GoogleSecretStore } from '../adapters/google-secret-store';
 import { loopbackHttpEndpoint } from '../adapters/loopback';
+import { socketDirectoryFor } from '../adapters/cloud-sql-socket';
 import { KeyManagementServiceClient } from '@google-cloud/kms';
 import { SecretManagerServiceClient } from '@google-cloud/secret-manager';
 import { GoogleAuth } from 'google-auth-library';
@@ -80,6 +81,8 @@ export class Runtime {
   /** Kept apart so close() can end its Redis connection. */
   private builtRateLimiter?: RateLimiter;
   private schemaReady?: Promise<void>;
+  /** The Cloud SQL connector's socket, opening; set with the pool when CLOUD_SQL_INSTANCE is. */
+  private tunnel?: Promise<{ close(): void }>;
   private readonly jobConfigs = new Map<string, unknown>();
 
   /** Throws ConfigError when the shared settings are invalid: the instance must not start. */
@@ -152,20 +155,44 @@ export class Runtime {
   /** Where the database is and who connects: the pool and the local pg_dump use the same. */
   private databaseAddress() {
     const s = this.settings;
+    const viaConnector = s.cloudSqlInstance !== '' && s.databaseUrl === '';
     return {
       url: s.databaseUrl || undefined,
-      host: s.dbHost,
-      port: s.dbPort,
+      host: viaConnector ? socketDirectoryFor(s.cloudSqlInstance) : s.dbHost,
+      port: viaConnector ? 5432 : s.dbPort,
       database: s.dbName,
       user: s.dbUser,
       password: s.dbPassword || undefined,
-      sslMode: s.dbSslMode,
+      // Through the connector, TLS is the tunnel's own (mTLS to the instance).
+      sslMode: viaConnector ? ('disable' as const) : s.dbSslMode,
     };
+  }
+
+  /** What to check when the database cannot be reached, naming the settings in use. */
+  databaseHint(): string {
+    const s = this.settings;
+    if (s.databaseUrl) return 'check DATABASE_URL';
+    if (s.cloudSqlInstance) {
+      return `check CLOUD_SQL_INSTANCE (${s.cloudSqlInstance}), CLOUD_SQL_IP_TYPE (${s.cloudSqlIpType}), DB_NAME, DB_USER and DB_PASSWORD`;
+    }
+    return `check DB_HOST (${s.dbHost}), DB_PORT (${s.dbPort}), DB_SSLMODE, DB_NAME, DB_USER and DB_PASSWORD; a private IP needs the function's VPC connector`;
   }
 
   db(): Db {
     if (!this.pool) {
       const s = this.settings;
+      if (s.cloudSqlInstance !== '' && s.databaseUrl === '' && !this.overrides.db) {
+        // Loaded only by instances that use it: the connector brings the SQL Admin client along.
+        this.tunnel = import('../adapters/cloud-sql-tunnel').then(({ openCloudSqlTunnel }) =>
+          openCloudSqlTunnel({
+            instanceConnectionName: s.cloudSqlInstance,
+            ipType: s.cloudSqlIpType,
+            sqlAdminEndpoint: s.sqladminEndpoint ? loopbackHttpEndpoint(s.sqladminEndpoint) : undefined,
+          }),
+        );
+        // A failed tunnel is reported by databaseReady(); opened again on the next request.
+        this.tunnel.catch(() => undefined);
+      }
       this.pool =
         this.overrides.db ??
         createPool(
@@ -292,9 +319,23 @@ export class Runtime {
     return { authorize: async () => Object.fromEntries((await auth.getRequestHeaders()).entries()) };
   }
 
+  /** Waits for the Cloud SQL connector's socket, when there is one; a failed one is retried next time. */
+  async databaseReady(): Promise<void> {
+    this.db();
+    if (!this.tunnel) return;
+    try {
+      await this.tunnel;
+    } catch (error) {
+      this.tunnel = undefined;
+      this.pool = undefined;
+      throw error;
+    }
+  }
+
   /** Applies missing migrations once per instance (DB_MIGRATE=auto); a failure is retried next request. */
-  ensureSchema(): Promise<void> {
-    if (this.settings.dbMigrate === 'off') return Promise.resolve();
+  async ensureSchema(): Promise<void> {
+    await this.databaseReady();
+    if (this.settings.dbMigrate === 'off') return;
     if (!this.schemaReady) {
       this.schemaReady = migrate(this.db()).then(
         (applied) => {
@@ -324,5 +365,7 @@ export class Runtime {
     this.builtRateLimiter = undefined;
     if (this.pool && !this.overrides.db) await this.pool.end();
     this.pool = undefined;
+    (await this.tunnel?.catch(() => undefined))?.close();
+    this.tunnel = undefined;
   }
 }

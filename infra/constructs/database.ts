@@ -1,8 +1,9 @@
 /**
  * The database the jobs work on. Usually the verification server's existing one (settings name its
- * host, user and password secret); optionally a Cloud SQL for PostgreSQL instance created here,
- * reached from the functions through the Cloud SQL socket Cloud Functions mounts at
- * /cloudsql/<connection name> (the runtime service account holds roles/cloudsql.client).
+ * instance or host, user and password secret); optionally a Cloud SQL for PostgreSQL instance
+ * created here. Functions reach it through the Cloud SQL Node.js Connector (functions/adapters/
+ * cloud-sql-tunnel.ts; the runtime account holds roles/cloudsql.client), or directly at a host,
+ * through the VPC connector for a private address. Gen2 functions get no /cloudsql socket.
  *
  * A created instance's user password comes from the sensitive Terraform variable `db_password`
  * (TF_VAR_db_password), which also becomes the version of the password secret the functions read.
@@ -14,6 +15,7 @@ import type { ITerraformDependable } from 'cdktf';
 import { TerraformVariable } from 'cdktf';
 import { SecretManagerSecretVersion } from '@cdktf/provider-google/lib/secret-manager-secret-version';
 import { SqlDatabase } from '@cdktf/provider-google/lib/sql-database';
+import { DataGoogleSqlDatabaseInstance } from '@cdktf/provider-google/lib/data-google-sql-database-instance';
 import { SqlDatabaseInstance } from '@cdktf/provider-google/lib/sql-database-instance';
 import { SqlUser } from '@cdktf/provider-google/lib/sql-user';
 import type { DatabaseEnv } from '../job-env';
@@ -42,15 +44,30 @@ export class Database extends Construct {
     const { settings } = props;
     const database = settings.database;
     if (database.mode === 'existing') {
+      const connection = database.connection;
       this.env = {
         host: database.host,
         port: database.port,
         name: database.name,
         user: database.user,
         sslMode: database.sslMode,
+        ...(connection.kind === 'cloud-sql-connector'
+          ? { cloudSql: { instance: connection.instance, ipType: connection.ipType } }
+          : {}),
       };
       if (database.instanceConnectionName) {
         this.instanceUrl = instanceUrlFromConnectionName(database.instanceConnectionName);
+        // Exports run as the instance's own service account, which must be able to write the
+        // backups: read it from the instance, since infra did not create it.
+        const parts = database.instanceConnectionName.split(':');
+        const instance = parts.pop() ?? '';
+        parts.pop();
+        const project = parts.join(':');
+        this.instanceServiceAccount = new DataGoogleSqlDatabaseInstance(this, 'existing-instance', {
+          project,
+          name: instance,
+          dependsOn: [...props.dependsOn],
+        }).serviceAccountEmailAddress;
       }
       return;
     }
@@ -82,8 +99,8 @@ export class Database extends Construct {
         availabilityType: database.highAvailability ? 'REGIONAL' : 'ZONAL',
         deletionProtectionEnabled: database.deletionProtection,
         backupConfiguration: { enabled: true, pointInTimeRecoveryEnabled: true },
-        // Public IP with no authorized networks: only the Cloud SQL connector (the functions'
-        // /cloudsql socket) gets in, and it requires IAM (roles/cloudsql.client).
+        // Public IP with no authorized networks: only the Cloud SQL connectors get in (the
+        // functions' Node.js Connector), and they require IAM (roles/cloudsql.client).
         ipConfiguration: { ipv4Enabled: true, sslMode: 'ENCRYPTED_ONLY' },
         userLabels: { app: 'enx-jobs', environment: settings.name },
       },
@@ -95,13 +112,15 @@ export class Database extends Construct {
       instance: instance.name,
       password: password.stringValue,
     });
+    const ipType = database.connection.kind === 'cloud-sql-connector' ? database.connection.ipType : 'PUBLIC';
     this.env = {
-      host: `/cloudsql/${instance.connectionName}`,
+      host: '',
       port: 5432,
       name: database.name,
       user: database.user,
-      // The socket is the connector's own encrypted tunnel; Postgres sees a local connection.
+      // The connector's own mTLS tunnel carries the connection.
       sslMode: 'disable',
+      cloudSql: { instance: instance.connectionName, ipType },
     };
     this.instanceUrl = instance.selfLink;
     this.instanceServiceAccount = instance.serviceAccountEmailAddress;

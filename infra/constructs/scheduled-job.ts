@@ -17,12 +17,18 @@ import { Cloudfunctions2Function } from '@cdktf/provider-google/lib/cloudfunctio
 import { ProjectIamMember } from '@cdktf/provider-google/lib/project-iam-member';
 import { SecretManagerSecretIamMember } from '@cdktf/provider-google/lib/secret-manager-secret-iam-member';
 import { ServiceAccount } from '@cdktf/provider-google/lib/service-account';
+import { KmsCryptoKeyIamMember } from '@cdktf/provider-google/lib/kms-crypto-key-iam-member';
+import { KmsKeyRingIamMember } from '@cdktf/provider-google/lib/kms-key-ring-iam-member';
+import { Sleep } from '@cdktf/provider-time/lib/sleep';
+import type { KmsGrant } from '../../functions/core/job-spec';
 import type { JobSpec } from '../../functions/core/job-spec';
 import { jobPlainEnv, jobSecrets, providedEnv } from '../job-env';
-import { projectRole } from '../custom-roles';
+import { CUSTOM_ROLES, projectRole } from '../custom-roles';
 import { functionUrl, invokerAccountId, runtimeAccountId } from '../naming';
+import { FUNCTION_RUNTIME } from '../runtime-support';
 import type { EnvironmentSettings } from '../settings';
 import type { Shared } from './shared';
+import { IAM_PROPAGATION_WAIT } from './shared';
 
 /** What every job's account needs: its database, its metrics and its logs. */
 export const BASE_JOB_ROLES: readonly string[] = [
@@ -70,25 +76,35 @@ export class ScheduledJob extends Construct {
       description: `Runs the ${spec.id} function. ${spec.description}`.slice(0, 256),
       dependsOn,
     });
-    for (const role of [...BASE_JOB_ROLES, ...spec.roles]) {
+    const grants: ITerraformDependable[] = [...BASE_JOB_ROLES, ...spec.roles].map((role) => {
       const custom = shared.customRoles.get(role);
-      new ProjectIamMember(this, `role-${role.split(/[/:]/)[1]}`, {
+      const condition = CUSTOM_ROLES[role]?.condition?.(shared.projectNumber);
+      return new ProjectIamMember(this, `role-${role.split(/[/:]/)[1]}`, {
         project,
         role: projectRole(role, project),
         member: this.runtimeAccount.member,
+        ...(condition ? { condition } : {}),
         ...(custom ? { dependsOn: [...dependsOn, custom] } : {}),
       });
-    }
+    });
+    for (const grant of spec.kmsGrants ?? []) grants.push(this.grantKms(grant, shared, project));
     const secrets = jobSecrets(spec, settings);
     // Cloud Run checks at deploy time that the runtime account can read every secret it mounts.
-    const secretGrants = secrets.map(
-      (secret) =>
-        new SecretManagerSecretIamMember(this, `secret-${secret.secretId}`, {
-          secretId: shared.secretRef(secret.secretId),
-          role: 'roles/secretmanager.secretAccessor',
-          member: this.runtimeAccount.member,
-        }),
+    grants.push(
+      ...secrets.map(
+        (secret) =>
+          new SecretManagerSecretIamMember(this, `secret-${secret.secretId}`, {
+            secretId: shared.secretRef(secret.secretId),
+            role: 'roles/secretmanager.secretAccessor',
+            member: this.runtimeAccount.member,
+          }),
+      ),
     );
+    // The first revision starts as the runtime account; its grants must be visible by then.
+    const grantsPropagated = new Sleep(this, 'grants-propagated', {
+      createDuration: IAM_PROPAGATION_WAIT,
+      dependsOn: grants,
+    });
 
     this.invokerAccount = new ServiceAccount(this, 'invoker-account', {
       accountId: invokerAccountId(spec.id),
@@ -103,7 +119,7 @@ export class ScheduledJob extends Construct {
       description: spec.description,
       labels: { app: 'enx-jobs', environment: settings.name, job: spec.id },
       buildConfig: {
-        runtime: 'nodejs20',
+        runtime: FUNCTION_RUNTIME,
         entryPoint: spec.id,
         serviceAccount: shared.builder.id,
         source: {
@@ -125,6 +141,10 @@ export class ScheduledJob extends Construct {
         // held by this job's invoker only) and the runtime's token check keep everyone else out.
         ingressSettings: 'ALLOW_ALL',
         allTrafficOnLatestRevision: true,
+        // Private addresses (a database's private IP, a Memorystore Redis) only through the VPC.
+        ...(settings.vpcConnector
+          ? { vpcConnector: settings.vpcConnector, vpcConnectorEgressSettings: 'PRIVATE_RANGES_ONLY' }
+          : {}),
         environmentVariables: jobPlainEnv(spec, {
           settings,
           provided: providedEnv(settings, shared.resources),
@@ -147,7 +167,7 @@ export class ScheduledJob extends Construct {
           },
         ],
       },
-      dependsOn: [...dependsOn, ...secretGrants],
+      dependsOn: [...dependsOn, grantsPropagated, shared.builderReady],
     });
 
     // Cloud Run checks this before the request reaches the function: only this job's invoker.
@@ -181,5 +201,18 @@ export class ScheduledJob extends Construct {
       },
       dependsOn: [...dependsOn, invokerBinding, this.function],
     });
+  }
+
+  /** A KMS role on the one key or key ring it concerns, never on the project. */
+  private grantKms(grant: KmsGrant, shared: Shared, project: string): ITerraformDependable {
+    const role = projectRole(grant.role, project);
+    const custom = shared.customRoles.get(grant.role);
+    const id = `kms-${grant.role.split(/[/:]/)[1]}-${grant.on}`;
+    const common = { role, member: this.runtimeAccount.member, ...(custom ? { dependsOn: [custom] } : {}) };
+    if (grant.on === 'realm-key-ring') {
+      return new KmsKeyRingIamMember(this, id, { keyRingId: shared.realmKeyRing.id, ...common });
+    }
+    const key = grant.on === 'token-signing-key' ? shared.tokenSigningKey : shared.certificateSigningKey;
+    return new KmsCryptoKeyIamMember(this, id, { cryptoKeyId: key.id, ...common });
   }
 }

@@ -13,10 +13,14 @@ import { KmsKeyRing } from '@cdktf/provider-google/lib/kms-key-ring';
 import { ProjectIamCustomRole } from '@cdktf/provider-google/lib/project-iam-custom-role';
 import { ProjectIamMember } from '@cdktf/provider-google/lib/project-iam-member';
 import { SecretManagerSecret } from '@cdktf/provider-google/lib/secret-manager-secret';
+import { SecretManagerSecretVersion } from '@cdktf/provider-google/lib/secret-manager-secret-version';
+import { unsetSecretValue } from '../../functions/core/config';
 import { ServiceAccount } from '@cdktf/provider-google/lib/service-account';
 import { StorageBucket } from '@cdktf/provider-google/lib/storage-bucket';
 import { StorageBucketIamMember } from '@cdktf/provider-google/lib/storage-bucket-iam-member';
 import { StorageBucketObject } from '@cdktf/provider-google/lib/storage-bucket-object';
+import { DataGoogleProject } from '@cdktf/provider-google/lib/data-google-project';
+import { Sleep } from '@cdktf/provider-time/lib/sleep';
 import type { FleetResources } from '../job-env';
 import { databasePasswordSecretId, deployedJobs, fleetSecrets } from '../job-env';
 import { CUSTOM_ROLES } from '../custom-roles';
@@ -24,10 +28,44 @@ import { BUILDER_ACCOUNT_ID } from '../naming';
 import type { EnvironmentSettings } from '../settings';
 import { Database } from './database';
 
+/** Old function archives are deleted after this many days (the current one is re-uploaded). */
+export const SOURCE_ARCHIVE_MAX_AGE_DAYS = 30;
+
+/**
+ * An asymmetric P-256 signing key. Keys cannot be deleted, and destroying one would take its
+ * signatures with it, so Terraform may never destroy them.
+ */
+function signingKey(
+  scope: Construct,
+  name: string,
+  keyRing: KmsKeyRing,
+  protectionLevel: 'HSM' | 'SOFTWARE',
+  labels: Record<string, string>,
+): KmsCryptoKey {
+  // The construct ids of the first (SOFTWARE) keys stay as they were, so their state carries on.
+  const id = protectionLevel === 'SOFTWARE' ? `${name}-key` : name;
+  return new KmsCryptoKey(scope, id, {
+    name,
+    keyRing: keyRing.id,
+    purpose: 'ASYMMETRIC_SIGN',
+    versionTemplate: { algorithm: 'EC_SIGN_P256_SHA256', protectionLevel },
+    labels,
+    lifecycle: { preventDestroy: true },
+  });
+}
+
 export interface SharedProps {
   readonly settings: EnvironmentSettings;
   readonly dependsOn: readonly ITerraformDependable[];
 }
+
+/**
+ * IAM grants are eventually consistent: Google documents that a change usually takes effect within
+ * 2 minutes and may take 7 or more (https://cloud.google.com/iam/docs/access-change-propagation,
+ * read 2026-12-06). The builds and the first revisions wait this long after the grants they need,
+ * so a first deploy into an empty project does not fail on a grant that exists but is not yet seen.
+ */
+export const IAM_PROPAGATION_WAIT = '120s';
 
 /** Roles of the build account: Cloud Build runs as it, writes the image and its logs. */
 const BUILDER_ROLES = [
@@ -40,6 +78,10 @@ export class Shared extends Construct {
   readonly sourceBucket: StorageBucket;
   readonly sourceObject: StorageBucketObject;
   readonly builder: ServiceAccount;
+  /** Ends IAM_PROPAGATION_WAIT after the builder's grants: what every function build waits for. */
+  readonly builderReady: Sleep;
+  /** The project's number, which IAM conditions on Secret Manager names use. */
+  readonly projectNumber: string;
   readonly backupBucket: StorageBucket;
   readonly tokenSigningKey: KmsCryptoKey;
   readonly certificateSigningKey: KmsCryptoKey;
@@ -58,11 +100,15 @@ export class Shared extends Construct {
     // One archive serves every function; each selects its job by entry point. The object name
     // carries the content hash, so a new build replaces the object and redeploys the functions,
     // and an unchanged one changes nothing.
+    // Cloud Functions copies the archive when it builds, so old archives are only history. After
+    // the rule deletes the current one, the next apply uploads it again (same name, same content)
+    // without redeploying anything.
     this.sourceBucket = new StorageBucket(this, 'source-bucket', {
       name: `${settings.projectId}-enx-jobs-source`,
       location: settings.region.toUpperCase(),
       uniformBucketLevelAccess: true,
       publicAccessPrevention: 'enforced',
+      lifecycleRule: [{ action: { type: 'Delete' }, condition: { age: SOURCE_ARCHIVE_MAX_AGE_DAYS } }],
       labels,
       dependsOn,
     });
@@ -84,18 +130,29 @@ export class Shared extends Construct {
       description: 'Cloud Build identity for the enx-jobs functions.',
       dependsOn,
     });
-    for (const role of BUILDER_ROLES) {
-      new ProjectIamMember(this, `builder-${role.split('/')[1]}`, {
-        project: settings.projectId,
-        role,
+    const builderGrants: ITerraformDependable[] = BUILDER_ROLES.map(
+      (role) =>
+        new ProjectIamMember(this, `builder-${role.split('/')[1]}`, {
+          project: settings.projectId,
+          role,
+          member: this.builder.member,
+        }),
+    );
+    builderGrants.push(
+      new StorageBucketIamMember(this, 'builder-source-reader', {
+        bucket: this.sourceBucket.name,
+        role: 'roles/storage.objectViewer',
         member: this.builder.member,
-      });
-    }
-    new StorageBucketIamMember(this, 'builder-source-reader', {
-      bucket: this.sourceBucket.name,
-      role: 'roles/storage.objectViewer',
-      member: this.builder.member,
+      }),
+    );
+    this.builderReady = new Sleep(this, 'builder-grants-propagated', {
+      createDuration: IAM_PROPAGATION_WAIT,
+      dependsOn: builderGrants,
     });
+    this.projectNumber = new DataGoogleProject(this, 'project', {
+      projectId: settings.projectId,
+      dependsOn,
+    }).number;
 
     // Asymmetric signing keys cannot rotate automatically; rotation-worker adds versions and
     // cleanup-worker destroys old ones. Key rings cannot be deleted, and a destroyed key takes its
@@ -106,24 +163,17 @@ export class Shared extends Construct {
       dependsOn,
       lifecycle: { preventDestroy: true },
     });
-    this.tokenSigningKey = new KmsCryptoKey(this, 'token-signing-key', {
-      name: 'token-signing',
-      keyRing: keyRing.id,
-      purpose: 'ASYMMETRIC_SIGN',
-      versionTemplate: { algorithm: 'EC_SIGN_P256_SHA256', protectionLevel: 'SOFTWARE' },
-      labels,
-      lifecycle: { preventDestroy: true },
-    });
+    // HSM, as ENX's own keys were. A key's protection level cannot change, so the HSM keys have
+    // names of their own; a deployment that still has the earlier SOFTWARE keys keeps them declared
+    // (kms.legacySoftwareKeys) until the migration in docs/deploy.md is done.
+    this.tokenSigningKey = signingKey(this, 'token-signing-hsm', keyRing, 'HSM', labels);
     // The system certificate-signing key: signs the stats puller's tokens for realms without a
     // key of their own. Terraform's first version (1) is the one the job uses.
-    this.certificateSigningKey = new KmsCryptoKey(this, 'certificate-signing-key', {
-      name: 'certificate-signing',
-      keyRing: keyRing.id,
-      purpose: 'ASYMMETRIC_SIGN',
-      versionTemplate: { algorithm: 'EC_SIGN_P256_SHA256', protectionLevel: 'SOFTWARE' },
-      labels,
-      lifecycle: { preventDestroy: true },
-    });
+    this.certificateSigningKey = signingKey(this, 'certificate-signing-hsm', keyRing, 'HSM', labels);
+    if (settings.kms.legacySoftwareKeys) {
+      signingKey(this, 'token-signing', keyRing, 'SOFTWARE', labels);
+      signingKey(this, 'certificate-signing', keyRing, 'SOFTWARE', labels);
+    }
     // Realm certificate keys are created per realm (realm-<id>) by the realm key rotation, inside
     // their own ring so that a job's rights on realm keys never reach the token key.
     this.realmKeyRing = new KmsKeyRing(this, 'realm-key-ring', {
@@ -133,7 +183,12 @@ export class Shared extends Construct {
       lifecycle: { preventDestroy: true },
     });
 
-    const usedRoles = new Set(deployedJobs(settings).flatMap((spec) => spec.roles));
+    const usedRoles = new Set(
+      deployedJobs(settings).flatMap((spec) => [
+        ...spec.roles,
+        ...(spec.kmsGrants ?? []).map((grant) => grant.role),
+      ]),
+    );
     for (const [name, role] of Object.entries(CUSTOM_ROLES)) {
       if (!usedRoles.has(name)) continue;
       this.customRoles.set(
@@ -149,17 +204,27 @@ export class Shared extends Construct {
       );
     }
 
+    const passwordOfCreatedInstance =
+      settings.database.mode === 'cloud-sql' ? databasePasswordSecretId(settings) : undefined;
     for (const { secretId, managed } of fleetSecrets(settings)) {
       if (!managed) continue;
-      this.secrets.set(
+      const secret = new SecretManagerSecret(this, `secret-${secretId}`, {
         secretId,
-        new SecretManagerSecret(this, `secret-${secretId}`, {
-          secretId,
-          replication: { auto: {} },
-          labels,
-          dependsOn,
-        }),
-      );
+        replication: { auto: {} },
+        labels,
+        dependsOn,
+      });
+      this.secrets.set(secretId, secret);
+      // Database gives a created instance's password secret its real version.
+      if (secretId === passwordOfCreatedInstance) continue;
+      // A value infra cannot make up: a placeholder lets the first deploy start every function,
+      // and the runtime answers each request with the secret to fill until the operator adds the
+      // value (docs/deploy.md). Terraform never rewrites it afterwards.
+      new SecretManagerSecretVersion(this, `secret-${secretId}-placeholder`, {
+        secret: secret.id,
+        secretData: unsetSecretValue(secretId),
+        lifecycle: { ignoreChanges: ['secret_data', 'enabled'] },
+      });
     }
 
     this.backupBucket = new StorageBucket(this, 'backup-bucket', {

@@ -6,6 +6,7 @@
 import type { Construct } from 'constructs';
 import { GcsBackend, LocalBackend, TerraformOutput, TerraformStack } from 'cdktf';
 import { GoogleProvider } from '@cdktf/provider-google/lib/provider';
+import { TimeProvider } from '@cdktf/provider-time/lib/provider';
 import type { JobSpec } from '../../functions/core/job-spec';
 import type { AlertRule } from '../../functions/alerts/rules';
 import { Alerting } from '../constructs/alerting';
@@ -67,6 +68,8 @@ export class JobsStack extends TerraformStack {
       defaultLabels: { app: 'enx-jobs', environment: settings.name },
     });
 
+    // time_sleep: waits for IAM grants to propagate before builds and first revisions.
+    new TimeProvider(this, 'time');
     const services = new ProjectServices(this, 'apis', { projectId: settings.projectId });
     const dependsOn = services.all;
     this.shared = new Shared(this, 'shared', { settings, dependsOn });

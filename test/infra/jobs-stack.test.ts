@@ -76,12 +76,14 @@ describe('a synthesized environment', () => {
   });
 
   describe.each(jobs.map((job) => [job.id, job] as const))('job %s', (id, job) => {
-    it('runs its entry point on nodejs20 from the shared archive, as its own account', () => {
+    it('runs its entry point on nodejs24 from the shared archive, as its own account, through the VPC connector', () => {
       const fn = functionOf(id);
       expect(fn).toMatchObject({
         location: REGION,
-        build_config: { entry_point: id, runtime: 'nodejs20' },
+        build_config: { entry_point: id, runtime: 'nodejs24' },
         service_config: {
+          vpc_connector: BASE_ENV.ENX_INFRA_VPC_CONNECTOR,
+          vpc_connector_egress_settings: 'PRIVATE_RANGES_ONLY',
           available_memory: `${job.memoryMb}Mi`,
           max_instance_request_concurrency: 1,
           ingress_settings: 'ALLOW_ALL',
@@ -131,8 +133,11 @@ describe('a synthesized environment', () => {
         GOOGLE_CLOUD_PROJECT: PROJECT,
         GOOGLE_CLOUD_REGION: REGION,
         KEY_MANAGER: 'google-cloud-kms',
-        DB_HOST: '10.20.0.5',
+        // The database path: the Cloud SQL connector to the instance's private address.
+        CLOUD_SQL_INSTANCE: 'enx-test-project:europe-west1:enx-db',
+        CLOUD_SQL_IP_TYPE: 'PRIVATE',
       });
+      expect(env).not.toHaveProperty('DB_HOST');
       const invoker = resources(json, 'google_cloud_run_v2_service_iam_member').filter(
         (binding) => binding.member === accountRef(invokerAccountId(id), 'member'),
       );
@@ -187,7 +192,11 @@ describe('a synthesized environment', () => {
   });
 
   it('creates each custom role a job uses, with only its permissions', () => {
-    const used = new Set(jobs.flatMap((job) => job.roles).filter((role) => role in CUSTOM_ROLES));
+    const used = new Set(
+      jobs
+        .flatMap((job) => [...job.roles, ...(job.kmsGrants ?? []).map((grant) => grant.role)])
+        .filter((role) => role in CUSTOM_ROLES),
+    );
     expect(used.size).toBeGreaterThan(0);
     expect(resources(json, 'google_project_iam_custom_role')).toEqual(
       Object.keys(CUSTOM_ROLES)
@@ -205,11 +214,55 @@ describe('a synthesized environment', () => {
     );
   });
 
+  it('grants KMS roles on the key or key ring a job uses, never on the project', () => {
+    const projectRoles = resources(json, 'google_project_iam_member').map((binding) => String(binding.role));
+    expect(projectRoles.filter((role) => role.startsWith('roles/cloudkms.'))).toEqual([]);
+    const keyGrants = resources(json, 'google_kms_crypto_key_iam_member');
+    const ringGrants = resources(json, 'google_kms_key_ring_iam_member');
+    const member = (id: string) => accountRef(runtimeAccountId(id), 'member');
+    const onKey = (id: string, key: string) =>
+      keyGrants.filter((g) => g.member === member(id) && String(g.crypto_key_id).includes(key));
+    expect(onKey('cleanup-worker', 'token-signing-hsm')).toHaveLength(1);
+    expect(onKey('rotation-worker', 'token-signing-hsm')).toHaveLength(1);
+    expect(onKey('stats-puller-worker', 'certificate-signing-hsm')[0]?.role).toBe(
+      'roles/cloudkms.signerVerifier',
+    );
+    expect(ringGrants.filter((g) => g.member === member('realm-key-rotation-worker'))).toHaveLength(1);
+    // No grant at all for jobs that never touch a key.
+    expect([...keyGrants, ...ringGrants].filter((g) => g.member === member('appsync-worker'))).toEqual([]);
+  });
+
+  it('lets the secret rotator touch only the secrets it rotates', () => {
+    const rotator = resources(json, 'google_project_iam_member').find((binding) =>
+      String(binding.role).endsWith('/roles/enxJobsSecretRotator'),
+    );
+    expect(rotator?.condition.expression).toContain('/secrets/db-apikey-db-hmac"');
+    expect(rotator?.condition.expression).not.toContain('enx-db-password');
+    expect(rotator?.condition.expression).toMatch(/data\.google_project\..*\.number/);
+  });
+
+  it('waits for IAM grants to propagate before the builds and first revisions', () => {
+    const sleeps = Object.keys(json.resource.time_sleep ?? {});
+    for (const fn of resources(json, 'google_cloudfunctions2_function')) {
+      expect(fn.depends_on).toEqual(
+        expect.arrayContaining([expect.stringMatching(/^time_sleep\.shared_builder-grants-propagated/)]),
+      );
+      const own = fn.depends_on.filter((d: string) => d.startsWith('time_sleep.') && !d.includes('builder'));
+      expect(own).toHaveLength(1);
+      expect(sleeps).toContain(own[0].replace('time_sleep.', ''));
+    }
+    expect(json.resource.time_sleep[sleeps[0]].create_duration).toBe('120s');
+  });
+
   it('reads the database password from Secret Manager, never from the configuration', () => {
     expect(resources(json, 'google_secret_manager_secret').map((s) => s.secret_id)).toContain(
       'enx-db-password',
     );
-    expect(resources(json, 'google_secret_manager_secret_version')).toEqual([]);
+    // A value infra cannot make up gets a placeholder the runtime refuses by name, never a value.
+    for (const version of resources(json, 'google_secret_manager_secret_version')) {
+      expect(version.secret_data).toMatch(/^enx-jobs:unset:enx-/);
+      expect(version.lifecycle.ignore_changes).toContain('secret_data');
+    }
     for (const fn of resources(json, 'google_cloudfunctions2_function')) {
       expect(fn.service_config.secret_environment_variables).toContainEqual({
         key: 'DB_PASSWORD',
@@ -240,18 +293,23 @@ describe('a synthesized environment', () => {
     }
   });
 
-  it('declares KMS signing keys, versioned backups and a private source bucket', () => {
+  it('declares HSM signing keys, versioned backups and a private source bucket', () => {
     const signingKey = (name: string) =>
       expect.objectContaining({
         name,
         purpose: 'ASYMMETRIC_SIGN',
-        version_template: { algorithm: 'EC_SIGN_P256_SHA256', protection_level: 'SOFTWARE' },
+        version_template: { algorithm: 'EC_SIGN_P256_SHA256', protection_level: 'HSM' },
+        lifecycle: { prevent_destroy: true },
       });
     const keys = resources(json, 'google_kms_crypto_key');
     expect(keys).toHaveLength(2);
     expect(keys).toEqual(
-      expect.arrayContaining([signingKey('token-signing'), signingKey('certificate-signing')]),
+      expect.arrayContaining([signingKey('token-signing-hsm'), signingKey('certificate-signing-hsm')]),
     );
+    const source = resources(json, 'google_storage_bucket').find(
+      (b) => b.name === `${PROJECT}-enx-jobs-source`,
+    );
+    expect(source?.lifecycle_rule).toEqual([{ action: { type: 'Delete' }, condition: { age: 30 } }]);
     expect(
       resources(json, 'google_kms_key_ring')
         .map((ring) => ring.name)
@@ -365,8 +423,8 @@ describe('settings that change the stack', () => {
     expect(json.variable.db_password).toMatchObject({ sensitive: true });
     const fn = resources(json, 'google_cloudfunctions2_function')[0];
     expect(fn.service_config.environment_variables).toMatchObject({
-      DB_HOST: expect.stringMatching(/^\/cloudsql\/\$\{google_sql_database_instance\..*\.connection_name\}$/),
-      DB_SSLMODE: 'disable',
+      CLOUD_SQL_INSTANCE: expect.stringMatching(/^\$\{google_sql_database_instance\..*\.connection_name\}$/),
+      CLOUD_SQL_IP_TYPE: 'PUBLIC',
     });
     expect(resources(json, 'google_storage_bucket_iam_member')).toContainEqual(
       expect.objectContaining({ role: 'roles/storage.objectAdmin' }),

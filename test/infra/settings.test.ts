@@ -37,11 +37,55 @@ describe('infra settings', () => {
         user: 'enx-jobs',
         sslMode: 'require',
         instanceConnectionName: 'enx-test-project:europe-west1:enx-db',
+        // The instance is known, so the Cloud SQL connector, to ENX's private address by default.
+        connection: {
+          kind: 'cloud-sql-connector',
+          instance: 'enx-test-project:europe-west1:enx-db',
+          ipType: 'PRIVATE',
+        },
       },
+      vpcConnector: 'projects/enx-test-project/locations/europe-west1/connectors/enx-jobs',
+      kms: { legacySoftwareKeys: false },
       backend: { kind: 'local', path: '../../../terraform.production.tfstate' },
       backupRetentionDays: 30,
       env: {},
       jobEnv: BASE_JOB_ENV,
+    });
+  });
+
+  describe('the database path', () => {
+    const problemsOf = (env: Record<string, string | undefined>) => {
+      try {
+        settingsFrom(env);
+        return [];
+      } catch (error) {
+        return [...(error as { problems: string[] }).problems];
+      }
+    };
+
+    it('refuses a private host without a VPC connector, naming both ways out', () => {
+      const problems = problemsOf({
+        ENX_INFRA_DB_INSTANCE: undefined,
+        ENX_INFRA_VPC_CONNECTOR: undefined,
+      });
+      expect(problems).toContainEqual(
+        expect.stringMatching(/10\.20\.0\.5 is a private address.*network\.vpcConnector.*database\.instance/),
+      );
+    });
+
+    it('refuses the /cloudsql socket, which gen2 functions do not get', () => {
+      const problems = problemsOf({ ENX_INFRA_DB_INSTANCE: undefined, ENX_INFRA_DB_HOST: '/cloudsql/p:r:i' });
+      expect(problems).toContainEqual(expect.stringMatching(/no \/cloudsql socket.*cloud-sql-connector/));
+    });
+
+    it('refuses a private connector address without a VPC connector', () => {
+      expect(problemsOf({ ENX_INFRA_VPC_CONNECTOR: undefined })).toEqual([
+        expect.stringMatching(/PRIVATE needs network\.vpcConnector/),
+      ]);
+    });
+
+    it('accepts the connector over a public address with no VPC at all', () => {
+      expect(problemsOf({ ENX_INFRA_VPC_CONNECTOR: undefined, ENX_INFRA_DB_IP_TYPE: 'PUBLIC' })).toEqual([]);
     });
   });
 

@@ -41,6 +41,8 @@ export const BASE_ENV = {
   ENX_INFRA_DB_HOST: '10.20.0.5',
   // backup-worker exports this instance.
   ENX_INFRA_DB_INSTANCE: 'enx-test-project:europe-west1:enx-db',
+  // ENX's instance has a private IP only: the connector dials it from inside the VPC.
+  ENX_INFRA_VPC_CONNECTOR: 'projects/enx-test-project/locations/europe-west1/connectors/enx-jobs',
   ENX_INFRA_FUNCTION_SOURCE: FIXTURE_SOURCE,
   // The key server, the probes' targets and the mail sender have no default: every deployment
   // names its own.

@@ -1,0 +1,63 @@
+/**
+ * Google's support schedule for the Node.js runtimes of Cloud Run functions, and the one the fleet
+ * deploys on. After its decommission date a runtime can no longer be used to create or update a
+ * function (nodejs20 was decommissioned on 2026-10-30, which is how the fleet learnt this), so the
+ * tests and the synth preflight read this table and fail before Google refuses a deploy.
+ *
+ * Source: "Cloud Run functions runtimes", runtime support schedule, Node.js table,
+ * https://cloud.google.com/run/docs/runtimes/function-runtimes (read 2026-12-06). Update the table
+ * from that page when Google publishes new dates; the dates are the first day of each phase.
+ */
+
+export const RUNTIME_SUPPORT_SOURCE = {
+  url: 'https://cloud.google.com/run/docs/runtimes/function-runtimes',
+  checkedOn: '2026-12-06',
+} as const;
+
+export interface RuntimeSchedule {
+  readonly id: string;
+  /** The Node.js major version the runtime runs; the bundle is built for it. */
+  readonly nodeMajor: number;
+  /** Preview runtimes have no support commitment; GA ones carry their two dates. */
+  readonly stage: 'preview' | 'ga';
+  readonly deprecation?: string;
+  readonly decommission?: string;
+}
+
+export const NODE_RUNTIMES: readonly RuntimeSchedule[] = [
+  { id: 'nodejs26', nodeMajor: 26, stage: 'preview' },
+  { id: 'nodejs24', nodeMajor: 24, stage: 'ga', deprecation: '2028-04-30', decommission: '2028-10-31' },
+  { id: 'nodejs22', nodeMajor: 22, stage: 'ga', deprecation: '2027-04-30', decommission: '2027-10-31' },
+  { id: 'nodejs20', nodeMajor: 20, stage: 'ga', deprecation: '2026-04-30', decommission: '2026-10-30' },
+  { id: 'nodejs18', nodeMajor: 18, stage: 'ga', deprecation: '2025-04-30', decommission: '2025-10-30' },
+];
+
+/**
+ * The runtime every function is built and deployed on: the newest GA one, which Google supports
+ * until 2028-10-31. The code also stays valid on Node 20, the development machines' version.
+ */
+export const FUNCTION_RUNTIME = 'nodejs24';
+
+export type RuntimeStatus = 'supported' | 'deprecated' | 'decommissioned' | 'preview' | 'unknown';
+
+export function runtimeSchedule(id: string): RuntimeSchedule | undefined {
+  return NODE_RUNTIMES.find((runtime) => runtime.id === id);
+}
+
+/** Where `id` stands on `day` (dates compared as UTC calendar days). */
+export function runtimeStatus(id: string, day: Date): RuntimeStatus {
+  const schedule = runtimeSchedule(id);
+  if (!schedule) return 'unknown';
+  if (schedule.stage === 'preview') return 'preview';
+  const today = day.toISOString().slice(0, 10);
+  if (schedule.decommission && today >= schedule.decommission) return 'decommissioned';
+  if (schedule.deprecation && today >= schedule.deprecation) return 'deprecated';
+  return 'supported';
+}
+
+/** esbuild's target for the deployed bundle. */
+export function bundleTarget(id: string = FUNCTION_RUNTIME): string {
+  const schedule = runtimeSchedule(id);
+  if (!schedule) throw new Error(`${id} is not in the runtime table (infra/runtime-support.ts)`);
+  return `node${schedule.nodeMajor}`;
+}
