@@ -12,6 +12,8 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { AuthTypes, Connector, IpAddressTypes } from '@google-cloud/cloud-sql-connector';
+import type { ConnectorOptions } from '@google-cloud/cloud-sql-connector/dist/cjs/connector';
+import { PassThroughClient } from 'google-auth-library';
 import { POSTGRES_SOCKET_FILE, socketDirectoryFor } from './cloud-sql-socket';
 import type { CloudSqlIpType } from './cloud-sql-socket';
 
@@ -32,8 +34,16 @@ export interface CloudSqlTunnel {
 export async function openCloudSqlTunnel(settings: CloudSqlTunnelSettings): Promise<CloudSqlTunnel> {
   const socketDirectory = socketDirectoryFor(settings.instanceConnectionName);
   mkdirSync(socketDirectory, { recursive: true });
+  // A loopback stand-in gets no credentials, and the auth library never looks for any (which
+  // would probe the metadata server); Google's endpoint gets the function account's.
   const connector = new Connector(
-    settings.sqlAdminEndpoint ? { sqlAdminAPIEndpoint: settings.sqlAdminEndpoint } : {},
+    settings.sqlAdminEndpoint
+      ? {
+          sqlAdminAPIEndpoint: settings.sqlAdminEndpoint,
+          // The connector ships its own google-auth-library; the client is the same shape.
+          auth: new PassThroughClient() as unknown as ConnectorOptions['auth'],
+        }
+      : {},
   );
   try {
     await connector.startLocalProxy({

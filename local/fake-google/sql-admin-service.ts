@@ -1,5 +1,7 @@
 /**
- * A loopback stand-in for the Cloud SQL Admin API (REST, v1), enough for exports: POST
+ * A loopback stand-in for the Cloud SQL Admin API (REST), enough for exports (v1) and for the Cloud
+ * SQL connectors (v1beta4 connect.get and connect.generateEphemeralCert, for the instances given as
+ * FakeCloudSqlInstance, see cloud-sql-instance.ts for the documentation they follow). Exports: POST
  * .../instances/<i>/export starts an operation that goes PENDING → RUNNING → DONE as it is polled,
  * and GET .../operations/<name> reports it. It answers errors in Google's JSON error shape, records
  * every request (method, path, body, authorization header) and can be told to end the next export
@@ -8,6 +10,7 @@
 import { createServer } from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { FakeCloudSqlInstance } from './cloud-sql-instance';
 
 export interface RecordedSqlAdminRequest {
   readonly method: string;
@@ -70,9 +73,59 @@ async function readJson(req: IncomingMessage): Promise<unknown> {
   return text ? JSON.parse(text) : undefined;
 }
 
+const ONE_HOUR_MS = 3_600_000;
+
+/** connect.get and connect.generateEphemeralCert; false when the request is for another route. */
+function answerConnect(
+  method: string,
+  path: string,
+  body: unknown,
+  connectable: ReadonlyMap<string, FakeCloudSqlInstance>,
+  res: ServerResponse,
+): boolean {
+  const settings = /^\/sql\/v1beta4\/(projects\/[^/]+\/instances\/[^/:]+)\/connectSettings$/.exec(path);
+  const ephemeral = /^\/sql\/v1beta4\/(projects\/[^/]+\/instances\/[^/:]+):generateEphemeralCert$/.exec(path);
+  const match = method === 'GET' ? settings : method === 'POST' ? ephemeral : null;
+  if (!match) return false;
+  const fake = connectable.get(match[1]);
+  if (!fake) {
+    googleError(res, 404, 'The Cloud SQL instance does not exist.');
+    return true;
+  }
+  const expirationTime = new Date(Date.now() + ONE_HOUR_MS).toISOString();
+  if (match === settings) {
+    send(res, 200, {
+      kind: 'sql#connectSettings',
+      serverCaCert: { kind: 'sql#sslCert', cert: fake.caCertificate, expirationTime },
+      ipAddresses: [{ type: 'PRIMARY', ipAddress: fake.ipAddress }],
+      region: fake.region,
+      databaseVersion: 'POSTGRES_15',
+      backendType: 'SECOND_GEN',
+    });
+    return true;
+  }
+  const publicKey = (body as { public_key?: unknown } | undefined)?.public_key;
+  if (typeof publicKey !== 'string' || !publicKey.includes('PUBLIC KEY')) {
+    googleError(res, 400, 'Invalid request: public_key must be a PEM-encoded public key.');
+    return true;
+  }
+  send(res, 200, {
+    ephemeralCert: { kind: 'sql#sslCert', cert: fake.signEphemeralCertificate(publicKey), expirationTime },
+  });
+  return true;
+}
+
 export async function startFakeSqlAdmin(
-  options: { instances?: readonly string[]; buckets?: readonly string[] } = {},
+  options: {
+    instances?: readonly string[];
+    buckets?: readonly string[];
+    /** Instances a connector may dial, by their `projects/<p>/instances/<i>`. */
+    connectable?: readonly FakeCloudSqlInstance[];
+  } = {},
 ): Promise<FakeSqlAdmin> {
+  const connectable = new Map(
+    (options.connectable ?? []).map((fake) => [`projects/${fake.project}/instances/${fake.instance}`, fake]),
+  );
   const requests: RecordedSqlAdminRequest[] = [];
   const operations = new Map<string, FakeOperation>();
   const instances = new Set(options.instances ?? []);
@@ -99,6 +152,7 @@ export async function startFakeSqlAdmin(
       const path = (req.url ?? '').split('?')[0];
       const body = req.method === 'POST' ? await readJson(req).catch(() => 'invalid json') : undefined;
       requests.push({ method: req.method ?? '', path, body, authorization: req.headers.authorization });
+      if (answerConnect(req.method ?? '', path, body, connectable, res)) return;
       const exportMatch = /^\/v1\/(projects\/[^/]+\/instances\/[^/]+)\/export$/.exec(path);
       const operationMatch = /^\/v1\/projects\/([^/]+)\/operations\/([^/]+)$/.exec(path);
       if (req.method === 'POST' && exportMatch) {
