@@ -36,7 +36,7 @@ import { startAppFeed } from './app-feed';
 import type { AppFeed } from './app-feed';
 import { startDemoFeed } from './demo-feed';
 import type { DemoFeed } from './demo-feed';
-import { startEmbeddedPostgres } from './embedded-postgres';
+import { serverDataDir, startEmbeddedPostgres } from './embedded-postgres';
 import { LocalKeyManager } from '../functions/adapters/local-key-manager';
 import { localKeyLookup, startKeyServerStats } from './key-server-stats';
 import type { KeyServerStats } from './key-server-stats';
@@ -183,7 +183,8 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
   const startedAt = new Date();
   const out = options.out ?? ((line: string) => void process.stdout.write(`${line}\n`));
   const dataDir = path.resolve(options.dataDir);
-  const pgDir = path.join(dataDir, 'pg');
+  // As root in a private clone, Postgres keeps its data where the postgres user can reach it.
+  const pgDir = serverDataDir(path.join(dataDir, 'pg'));
   const files: FleetFiles = {
     dataDir,
     functionLog: path.join(dataDir, 'logs', 'functions.jsonl'),
@@ -350,7 +351,7 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
     const startupMs = performance.now() - began;
     const banner = [
       'enx-jobs local fleet',
-      `  database   ${urls.database}  (${reused ? 'reusing' : 'created'} ${path.relative(process.cwd(), pgDir) || pgDir}${
+      `  database   ${urls.database}  (${reused ? 'reusing' : 'created'} ${pgDir.startsWith(dataDir) ? path.relative(process.cwd(), pgDir) || pgDir : pgDir}${
         applied.length > 0 ? `; applied ${applied.join(', ')}` : ''
       })`,
       `  demo data  ${demoSeedLabel(demoSeed)}`,

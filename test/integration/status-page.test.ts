@@ -1,11 +1,11 @@
 /**
  * The local fleet's status page as a person sees it: `local/main.ts --run-now` in a child process
  * (see test/support/local-fleet-process.ts), its page at `/` opened in a real headless Chromium
- * (Debian's /usr/bin/chromium, driven by playwright-core; never a downloaded browser). Chromium
+ * (Debian's chromium, driven by playwright-core; never a downloaded browser). Chromium
  * runs with a throwaway profile and the flags that keep it from calling out, and only ever loads
  * 127.0.0.1. At the end neither the fleet nor any Chromium process may be left behind.
  */
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
@@ -25,8 +25,9 @@ import {
   waitForCleanupSuccess,
 } from '../support/local-fleet-process';
 import type { LocalFleet } from '../support/local-fleet-process';
+import { CHROMIUM } from '../../local/system-tools';
+import { requireSystemTool } from '../support/system-tools';
 
-const CHROMIUM = '/usr/bin/chromium';
 const CHROMIUM_ARGS = [
   '--headless',
   '--no-sandbox',
@@ -72,14 +73,8 @@ describe('local fleet status page in headless Chromium', () => {
 
   beforeAll(
     async () => {
-      // Fail, never skip: CI installs it (.ci/run); a developer machine needs it once.
-      if (!existsSync(CHROMIUM)) {
-        throw new Error(
-          `${CHROMIUM} is missing: this test drives Debian's Chromium. Install it with ` +
-            '`sudo apt-get update && sudo apt-get install -y --no-install-recommends chromium` ' +
-            '(never `npx playwright install`).',
-        );
-      }
+      // Fail, never skip: the suite's global setup installs it where it can.
+      const executablePath = requireSystemTool(CHROMIUM);
       fleet = await startLocalFleet(START_LIMIT_MS);
       await waitForCleanupSuccess(fleet.statusUrl, RUN_LIMIT_MS);
       status = await fetchStatus(fleet.statusUrl);
@@ -87,7 +82,7 @@ describe('local fleet status page in headless Chromium', () => {
       profileDir = mkdtempSync(path.join(os.tmpdir(), 'enx-chromium-profile-'));
       shotDir = mkdtempSync(path.join(os.tmpdir(), 'enx-status-shot-'));
       context = await chromium.launchPersistentContext(profileDir, {
-        executablePath: CHROMIUM,
+        executablePath,
         headless: true,
         args: CHROMIUM_ARGS,
         timeout: ACTION_LIMIT_MS * 2,
