@@ -59,6 +59,8 @@ import {
   LOCAL_REALM_KEY_RING,
   localEnv,
 } from './local-env';
+import { startLocalGoogleApis } from './google-apis';
+import type { RunningApis } from './google-apis';
 import { Scheduler } from './scheduler';
 import { createHttpCaller } from './scheduler-http';
 import { collectStatus } from './status';
@@ -118,6 +120,7 @@ interface Parts {
   statusServer?: StatusServer;
   demoFeed?: DemoFeed;
   alerts?: AlertEvaluator;
+  googleApis?: RunningApis;
 }
 
 function withLimit<T>(work: Promise<T>, ms: number): Promise<T | undefined> {
@@ -143,6 +146,8 @@ async function stopParts(parts: Parts, out: (line: string) => void, graceMs: num
       out(`  could not stop ${what} cleanly: ${describeError(error)}`);
     }
   };
+  // First: nothing may pause or run a job through the APIs while the fleet stops.
+  if (parts.googleApis) await step('the Logging and Scheduler APIs', parts.googleApis.stop);
   if (parts.scheduler) {
     const scheduler = parts.scheduler;
     await step('the scheduler', async () => {
@@ -297,6 +302,8 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
       },
     );
     parts.scheduler = scheduler;
+    parts.googleApis = await startLocalGoogleApis({ dataDir, functionLog: files.functionLog, scheduler });
+    const googleApis = parts.googleApis;
 
     parts.alerts = startAlertEvaluator({
       db: parts.pool,
@@ -333,6 +340,7 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
       mail: parts.smtp,
     });
     urls = { status: parts.statusServer.url, ...urlsWithoutStatus };
+    googleApis.publish(urls.status);
 
     scheduler.start({ runNow: options.runNow ?? false });
     if (options.demoFeed ?? true) {
@@ -372,6 +380,8 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
         : []),
       `  smtp       127.0.0.1:${parts.smtp.port}  (catches the emailers' mail: ${urls.status}/mail, .eml files in ${path.join(dataDir, 'mail')})`,
       `  logs       ${files.functionLog}  (every function log line as JSON; WARNING+ also shown here)`,
+      `  google     Logging API ${googleApis.logging}  Cloud Scheduler API ${googleApis.scheduler}`,
+      `             (npm run jobs -- --local triage|logs|pause|resume|run <job id>)`,
       `  status     ${urls.status}/  and  ${urls.status}/status${
         parts.statusServer.fellBack ? `  (port ${options.statusPort ?? 8080} was taken)` : ''
       }`,

@@ -7,7 +7,7 @@ import { appendFileSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Logging } from '@google-cloud/logging';
-import type { Entry } from '@google-cloud/logging';
+import type { Entry, LoggingOptions } from '@google-cloud/logging';
 import { jobLogFilter } from '../../functions/alerts/log-filters';
 import { createLogger } from '../../functions/core/logger';
 import { startFakeLogging } from '../../local/fake-google/logging-service';
@@ -40,7 +40,8 @@ beforeAll(async () => {
   attemptLines('cleanup-worker', '2026-12-06T05:00:00.000Z', 2, 'succeeded');
   attemptLines('backup-worker', '2026-12-06T04:00:00.000Z', 1, 'failed');
   fake = await startFakeLogging({ logFile: file, projectId: PROJECT });
-  logging = new Logging(fake.clientOptions());
+  // @google-cloud/logging types its own nested copy of google-auth-library; the client is the same.
+  logging = new Logging(fake.clientOptions() as unknown as LoggingOptions);
 });
 afterAll(async () => {
   await fake.close();
@@ -110,7 +111,7 @@ describe('ListLogEntries', () => {
       filter,
       pageSize: 3,
       autoPaginate: false,
-      pageToken: next!.pageToken,
+      pageToken: next!.pageToken ?? undefined,
     });
     expect(rest).toHaveLength(1);
     expect(after).toBeNull();
@@ -120,7 +121,7 @@ describe('ListLogEntries', () => {
         orderBy: 'timestamp asc',
         pageSize: 3,
         autoPaginate: false,
-        pageToken: next!.pageToken,
+        pageToken: next!.pageToken ?? undefined,
       }),
     ).rejects.toThrow(/page_token does not belong to this query/);
   });
