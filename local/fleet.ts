@@ -48,7 +48,7 @@ import type { RedisServer } from './redis';
 import { startSmtpCatcher } from './smtp-catcher';
 import type { SmtpCatcher } from './smtp-catcher';
 import type { PostgresServer } from './embedded-postgres';
-import { openFunctionLog, openLineFile } from './function-log';
+import { openFunctionLog, openLineFile, recentJobLines } from './function-log';
 import type { LineFile } from './function-log';
 import { serveFunctions } from './function-servers';
 import type { FunctionServer } from './function-servers';
@@ -338,6 +338,9 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
       port: options.statusPort ?? 8080,
       collect: status,
       mail: parts.smtp,
+      // The page's buttons go through the Cloud Scheduler API, the same path as `npm run jobs`.
+      act: googleApis.act,
+      jobLog: (jobId) => recentJobLines(files.functionLog, jobId),
     });
     urls = { status: parts.statusServer.url, ...urlsWithoutStatus };
     googleApis.publish(urls.status);

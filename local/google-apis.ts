@@ -8,6 +8,7 @@
  */
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { CloudSchedulerClient } from '@google-cloud/scheduler';
 import { startFakeLogging } from './fake-google/logging-service';
 import { startFakeScheduler } from './fake-google/scheduler-service';
 import type { SchedulerBackend } from './fake-google/scheduler-service';
@@ -34,6 +35,8 @@ export interface RunningApis {
   readonly scheduler: string;
   /** Writes the pointer file once the status URL is known. */
   publish(statusUrl: string): LocalApis;
+  /** Runs, pauses or resumes a job through the Cloud Scheduler API, as `npm run jobs` does. */
+  act(jobId: string, action: 'run' | 'pause' | 'resume'): Promise<string>;
   stop(): Promise<void>;
 }
 
@@ -82,6 +85,21 @@ export async function startLocalGoogleApis(options: {
       };
       writeFileSync(file, `${JSON.stringify(apis, null, 2)}\n`);
       return apis;
+    },
+    async act(jobId, action) {
+      const client = new CloudSchedulerClient(scheduler.clientOptions());
+      const name = `projects/${LOCAL_PROJECT}/locations/${LOCAL_LOCATION}/jobs/${jobId}`;
+      try {
+        const [job] =
+          action === 'run'
+            ? await client.runJob({ name })
+            : action === 'pause'
+              ? await client.pauseJob({ name })
+              : await client.resumeJob({ name });
+        return `${jobId}: ${action} → ${String(job.state)}`;
+      } finally {
+        await client.close();
+      }
     },
     async stop() {
       rmSync(file, { force: true });
