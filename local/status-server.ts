@@ -71,6 +71,13 @@ export async function startStatusServer(options: {
     const path = (req.url ?? '/').split('?')[0];
     const action = ACTION_PATH.exec(path);
     if (req.method === 'POST' && action && options.act) {
+      // Another site's page in the same browser could post here (cross-site request forgery):
+      // browsers name the page's origin, and only the status page's own is accepted.
+      const origin = req.headers.origin;
+      if (origin !== undefined && origin !== `http://${req.headers.host ?? ''}`) {
+        plain(res, 403, `refused: a form from ${origin} may not act on this fleet\n`);
+        return;
+      }
       options.act(action[1], action[2] as JobAction).then(
         () => res.writeHead(303, { location: '/' }).end(),
         (error: unknown) => plain(res, 409, `${(error as Error).message}\n`),

@@ -146,6 +146,13 @@ describe('the status server', () => {
       expect(refused.status).toBe(409);
       expect(await refused.text()).toMatch(/must be PAUSED to be resumed/);
       expect((await post('/jobs/cleanup-worker/delete')).status).toBe(405);
+      const forged = await fetch(`${server.url}/jobs/cleanup-worker/run`, {
+        method: 'POST',
+        redirect: 'manual',
+        headers: { origin: 'http://elsewhere.example' },
+      });
+      expect(forged.status).toBe(403);
+      expect(acted).toEqual(['pause cleanup-worker']);
       expect((await fetch(`${server.url}/jobs/backup-worker`)).status).toBe(200);
       expect((await fetch(`${server.url}/jobs/nope`)).status).toBe(404);
       const runbook = await fetch(`${server.url}/runbooks/failed-jobs.md`);
