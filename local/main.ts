@@ -6,7 +6,9 @@ import './no-metadata-probe';
 import path from 'node:path';
 import { parseCliArgs, USAGE } from './cli-args';
 import { startFleet } from './fleet';
+import { LocalSetupError } from './setup-error';
 import { ownShutdownSignals } from './shutdown-signals';
+import { ensureSystemTools, FLEET_TOOLS } from './system-tools';
 
 /** By default the repository's git-ignored .data folder, whatever the current directory. */
 const DEFAULT_DATA_DIR = path.resolve(__dirname, '..', '.data');
@@ -27,6 +29,7 @@ async function main(): Promise<number> {
     return 2;
   }
 
+  ensureSystemTools(FLEET_TOOLS, out);
   let stopping = false;
   let firstSignalAt = 0;
   let requestStop: () => void = () => undefined;
@@ -66,7 +69,10 @@ async function main(): Promise<number> {
 main().then(
   (code) => process.exit(code),
   (error: unknown) => {
-    process.stderr.write(`the local fleet could not start: ${(error as Error).stack ?? String(error)}\n`);
+    // A setup problem is one line saying what to do; anything else is a bug worth its stack trace.
+    const detail =
+      error instanceof LocalSetupError ? error.message : ((error as Error).stack ?? String(error));
+    process.stderr.write(`the local fleet could not start: ${detail}\n`);
     process.exit(1);
   },
 );

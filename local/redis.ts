@@ -2,16 +2,18 @@
  * A throwaway redis-server child on 127.0.0.1: the rate limiter's store for the local fleet (where
  * modeler-worker pushes realm quotas, as it does to Memorystore in production) and for the tests.
  * Nothing is persisted (no RDB snapshots, no append-only file); the data lives as long as the
- * process. Redis is not an npm package: the binary comes from the system (Debian's redis-server),
- * and callers that can do without it check redisServerBinary() first.
+ * process. Redis is not an npm package: the binary comes from the system (Debian's redis-server,
+ * installed by local/system-tools.ts where possible), and callers that can do without it check
+ * redisServerBinary() first.
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import type { ChildProcess } from 'node:child_process';
-import { accessSync, constants, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { freePort } from './embedded-postgres';
+import { findExecutable, installHint, REDIS_SERVER } from './system-tools';
 
 export interface RedisServer {
   readonly host: '127.0.0.1';
@@ -38,18 +40,7 @@ export interface RedisStartOptions {
 
 /** The redis-server on PATH (or in the usual Debian places), or undefined when there is none. */
 export function redisServerBinary(): string | undefined {
-  const dirs = [...(process.env.PATH ?? '').split(path.delimiter), '/usr/bin', '/usr/sbin', '/usr/local/bin'];
-  for (const dir of dirs) {
-    if (dir === '') continue;
-    const candidate = path.join(dir, 'redis-server');
-    try {
-      accessSync(candidate, constants.X_OK);
-      return candidate;
-    } catch {
-      // not here
-    }
-  }
-  return undefined;
+  return findExecutable(REDIS_SERVER.command);
 }
 
 const READY = /Ready to accept connections/;
@@ -61,7 +52,7 @@ const STOP_GRACE_MS = 3_000;
 export async function startRedisServer(options: RedisStartOptions = {}): Promise<RedisServer> {
   const binary = redisServerBinary();
   if (!binary) {
-    throw new Error('redis-server is not installed: apt-get install -y redis-server (or see .ci/run)');
+    throw new Error(`redis-server is missing (${REDIS_SERVER.neededBy}): run ${installHint([REDIS_SERVER])}`);
   }
   let lastError: Error | undefined;
   for (let attempt = 1; attempt <= PORT_ATTEMPTS; attempt += 1) {

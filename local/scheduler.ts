@@ -117,6 +117,10 @@ export class Scheduler {
   /** Interrupts calls still in flight once the grace period is over. */
   private readonly interrupt = new AbortController();
   private loops: Promise<void>[] | undefined;
+  /** Jobs whose ticks pass without a call (Cloud Scheduler's PAUSED state). */
+  private readonly paused = new Set<string>();
+  /** Runs asked for with runNow(), awaited by stop() like the loops. */
+  private readonly manualRuns = new Set<Promise<void>>();
 
   constructor(
     readonly jobs: readonly ScheduledJob[],
@@ -152,6 +156,39 @@ export class Scheduler {
     return this.states.get(jobId)?.lastAttempt ?? null;
   }
 
+  isPaused(jobId: string): boolean {
+    this.state(jobId);
+    return this.paused.has(jobId);
+  }
+
+  /** Ticks pass without a call until resume(); a call in flight finishes (and retries) as usual. */
+  pause(jobId: string): void {
+    this.state(jobId);
+    this.paused.add(jobId);
+  }
+
+  resume(jobId: string): void {
+    this.state(jobId);
+    this.paused.delete(jobId);
+  }
+
+  /**
+   * Cloud Scheduler's RunJob: one tick stamped with the current second, dispatched at once, even
+   * while the job is paused or already running (the runtime's lock and ledger sort that out).
+   * Returns the tick's time.
+   */
+  runNow(jobId: string): Date {
+    const state = this.state(jobId);
+    if (this.stopped) throw new Error('the scheduler is stopping');
+    const job = this.jobs.find((candidate) => candidate.id === jobId)!;
+    const tickAt = new Date(Math.floor(this.clock.now() / 1000) * 1000);
+    const run: Promise<void> = this.runTick(job, state, tickAt, state.nextTickAt, 'run-now').finally(() =>
+      this.manualRuns.delete(run),
+    );
+    this.manualRuns.add(run);
+    return tickAt;
+  }
+
   /**
    * Stops scheduling, waits up to `graceMs` for calls in flight to answer, then interrupts the rest
    * (the function keeps running its attempt; the ledger settles it). Returns how many were cut off.
@@ -159,8 +196,8 @@ export class Scheduler {
   async stop(graceMs = 10_000): Promise<{ interrupted: number }> {
     this.stopping.abort();
     for (const state of this.states.values()) state.cron.stop();
-    if (!this.loops) return { interrupted: 0 };
-    const all = Promise.all(this.loops);
+    if (!this.loops && this.manualRuns.size === 0) return { interrupted: 0 };
+    const all = Promise.all([...(this.loops ?? []), ...this.manualRuns]);
     const graceOver = new AbortController();
     const finishedInTime = await Promise.race([
       all.then(() => true),
@@ -208,7 +245,7 @@ export class Scheduler {
       }
       if (missed > 0) this.deps.onMissedTicks?.(job.id, missed, tickAt);
       state.nextTickAt = following;
-      await this.runTick(job, state, tickAt, following, 'schedule');
+      if (!this.paused.has(job.id)) await this.runTick(job, state, tickAt, following, 'schedule');
       tickAt = following;
     }
     state.nextTickAt = null;

@@ -10,6 +10,9 @@ import type { Db } from '../functions/core/db';
 import type { JobSpec, RetryPolicy } from '../functions/core/job-spec';
 import type { LocalSignalSink } from '../functions/core/signals';
 import type { AttemptReport, InFlightCall } from './scheduler';
+import { jobTiming } from '../functions/alerts/windows';
+import { jobHealth, progressRatio, TIMELINE_MS, timelineSlots } from './job-health';
+import type { JobHealth, TimelineSlot, TimelineTick } from './job-health';
 
 export interface FleetUrls {
   readonly status: string;
@@ -88,6 +91,17 @@ export interface JobStatus {
   readonly tallies: Tallies;
   readonly lastTicks: readonly TickRow[];
   readonly lastAttempts: readonly AttemptRow[];
+  /** Paused through the Cloud Scheduler API: ticks pass without a call. */
+  readonly paused: boolean;
+  /** The ForwardProgressFailed window (functions/alerts/windows.ts). */
+  readonly windowMs: number;
+  /** The last success the ledger holds (not only since this start). */
+  readonly lastSuccessAt: string | null;
+  readonly health: JobHealth;
+  /** Time since the last success (or since the fleet started) over the window. */
+  readonly progress: number;
+  /** The last 24 hours of ticks in fixed slots, oldest first. */
+  readonly timeline: readonly TimelineSlot[];
 }
 
 export interface FleetStatus {
@@ -105,6 +119,7 @@ export interface FleetStatus {
 
 export interface SchedulerSource {
   nextTickAt(jobId: string): Date | null;
+  isPaused(jobId: string): boolean;
   inFlight(jobId: string): InFlightCall | null;
   lastAttempt(jobId: string): AttemptReport | null;
 }
@@ -208,6 +223,61 @@ async function readTicks(db: Db, jobIds: string[], limit: number): Promise<Map<s
   return byJob;
 }
 
+interface DayOfTicks {
+  readonly ticks: Map<string, TimelineTick[]>;
+  readonly lastSuccess: Map<string, string>;
+  readonly lastFinished: Map<string, string>;
+}
+
+/** Each job's ticks of the last day, its last success and the state of its latest finished tick. */
+async function readDay(db: Db, jobIds: string[], now: Date): Promise<DayOfTicks> {
+  const [day, latest] = await Promise.all([
+    db.query<{
+      job_id: string;
+      scheduled_at: Date;
+      state: string;
+      attempts: number;
+      manual: boolean;
+      non_runs: number;
+    }>(
+      `SELECT t.job_id, t.scheduled_at, t.state, t.attempts, t.manual,
+              (SELECT count(*) FROM enx_jobs_attempts a
+                WHERE a.job_id = t.job_id AND a.tick_id = t.tick_id AND a.state IN ('duplicate', 'skipped'))::int AS non_runs
+         FROM enx_jobs_ticks t
+        WHERE t.job_id = ANY($1) AND t.scheduled_at >= $2
+        ORDER BY t.scheduled_at`,
+      [jobIds, new Date(now.getTime() - TIMELINE_MS)],
+    ),
+    db.query<{ job_id: string; last_success: Date | null; last_finished_state: string | null }>(
+      `SELECT j.id AS job_id,
+              (SELECT max(succeeded_at) FROM enx_jobs_ticks WHERE job_id = j.id) AS last_success,
+              (SELECT state FROM enx_jobs_ticks WHERE job_id = j.id AND state <> 'running'
+                ORDER BY scheduled_at DESC LIMIT 1) AS last_finished_state
+         FROM unnest($1::text[]) AS j(id)`,
+      [jobIds],
+    ),
+  ]);
+  const ticks = new Map<string, TimelineTick[]>();
+  for (const row of day.rows) {
+    const list = ticks.get(row.job_id) ?? [];
+    list.push({
+      scheduledAt: row.scheduled_at.toISOString(),
+      state: row.state,
+      attempts: row.attempts,
+      nonRuns: row.non_runs,
+      manual: row.manual,
+    });
+    ticks.set(row.job_id, list);
+  }
+  const lastSuccess = new Map<string, string>();
+  const lastFinished = new Map<string, string>();
+  for (const row of latest.rows) {
+    if (row.last_success) lastSuccess.set(row.job_id, row.last_success.toISOString());
+    if (row.last_finished_state) lastFinished.set(row.job_id, row.last_finished_state);
+  }
+  return { ticks, lastSuccess, lastFinished };
+}
+
 function schedulerView(scheduler: SchedulerSource, jobId: string): SchedulerView {
   const inFlight = scheduler.inFlight(jobId);
   const last = scheduler.lastAttempt(jobId);
@@ -244,11 +314,13 @@ export async function collectStatus(
   const jobIds = sources.jobs.map((job) => job.spec.id);
   let attempts = new Map<string, AttemptRow[]>();
   let ticks = new Map<string, TickRow[]>();
+  let day: DayOfTicks = { ticks: new Map(), lastSuccess: new Map(), lastFinished: new Map() };
   let ledgerError: string | null = null;
   try {
-    [attempts, ticks] = await Promise.all([
+    [attempts, ticks, day] = await Promise.all([
       readAttempts(sources.db, jobIds, limits.attempts),
       readTicks(sources.db, jobIds, limits.ticks),
+      readDay(sources.db, jobIds, now),
     ]);
   } catch (error) {
     ledgerError = `the run ledger could not be read: ${(error as Error).message}`;
@@ -264,6 +336,17 @@ export async function collectStatus(
     jobs: sources.jobs.map(({ spec, url }) => {
       const tally = sources.sink.tallies.get(spec.id);
       const scheduler = schedulerView(sources.scheduler, spec.id);
+      const paused = sources.scheduler.isPaused(spec.id);
+      const { windowMs } = jobTiming(spec);
+      const lastSuccessAt = day.lastSuccess.get(spec.id) ?? null;
+      const healthInput = {
+        paused,
+        lastSuccessAt,
+        lastFinishedState: day.lastFinished.get(spec.id) ?? null,
+        windowMs,
+        expectedSince: sources.startedAt,
+        now,
+      };
       return {
         id: spec.id,
         description: spec.description,
@@ -286,6 +369,12 @@ export async function collectStatus(
         },
         lastTicks: ticks.get(spec.id) ?? [],
         lastAttempts: attempts.get(spec.id) ?? [],
+        paused,
+        windowMs,
+        lastSuccessAt,
+        health: jobHealth(healthInput),
+        progress: progressRatio(healthInput),
+        timeline: timelineSlots(day.ticks.get(spec.id) ?? [], now),
       };
     }),
   };

@@ -3,7 +3,6 @@
  * failure pg_dump will not produce on demand (an old version, a truncated file, a hang, an error
  * reported with exit 0), PG_DUMP_PATH points at a small shell wrapper around the real one.
  */
-import { execFileSync } from 'node:child_process';
 import {
   chmodSync,
   existsSync,
@@ -17,11 +16,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { LocalDatabaseExport, endsLikeCompleteDump } from '../../functions/adapters/local-database-export';
 import { pgConnection } from '../../functions/adapters/pg-connection';
+import { PG_DUMP } from '../../local/system-tools';
 import { createTestDatabase } from '../support/database';
+import { requireSystemTool } from '../support/system-tools';
 import type { TestDatabase } from '../support/database';
 
-const REAL_PG_DUMP = execFileSync('sh', ['-c', 'command -v pg_dump']).toString().trim();
-
+let REAL_PG_DUMP: string;
 let db: TestDatabase;
 let work: string;
 let backups: string;
@@ -52,6 +52,7 @@ const exporter = (options: { pgDumpPath?: string; url?: string } = {}) =>
 const leftovers = () => readdirSync(backups, { recursive: true }).map(String).sort();
 
 beforeAll(async () => {
+  REAL_PG_DUMP = requireSystemTool(PG_DUMP);
   db = await createTestDatabase(3);
   await db.pool.query(
     `INSERT INTO enx_jobs_local_secrets (name, created_at) VALUES ('projects/p/secrets/marker-row-7f3a', now())`,

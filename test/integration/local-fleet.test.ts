@@ -98,8 +98,11 @@ describe('local fleet (npm start -- --run-now)', () => {
     expect(page.status).toBe(200);
     expect(page.contentType).toMatch(/^text\/html/);
     expect(page.body).toContain('<meta http-equiv="refresh" content="10">');
-    expect(page.body).toContain('<h2 id="cleanup-worker">cleanup-worker</h2>');
-    expect(page.body).toContain('<table>');
+    expect(page.body).toContain('<tr data-job="cleanup-worker">');
+    expect(page.body).toContain('<table class="jobs">');
+    const details = await fetchText(`${statusUrl}/jobs/cleanup-worker`);
+    expect(details.status).toBe(200);
+    expect(details.body).toContain('<h1 id="cleanup-worker">cleanup-worker');
     expect((await fetchText(`${statusUrl}/nope`)).status).toBe(404);
   });
 

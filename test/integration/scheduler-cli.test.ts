@@ -3,7 +3,7 @@
  * loopback CloudScheduler built from the protos the package ships.
  */
 import { catalog } from '../../functions/catalog';
-import { startFakeScheduler } from '../../local/fake-google/scheduler-service';
+import { memoryBackend, startFakeScheduler } from '../../local/fake-google/scheduler-service';
 import type { FakeScheduler } from '../../local/fake-google/scheduler-service';
 import { parseCli, runCli } from '../../scripts/scheduler-cli';
 
@@ -14,12 +14,14 @@ describe('npm run jobs', () => {
   beforeAll(async () => {
     fake = await startFakeScheduler(
       PARENT,
-      catalog.map((job) => ({ id: job.id, cron: job.schedule.cron, timeZone: job.schedule.timeZone })),
+      memoryBackend(
+        catalog.map((job) => ({ id: job.id, cron: job.schedule.cron, timeZone: job.schedule.timeZone })),
+      ),
     );
   });
   afterAll(async () => fake.close());
   beforeEach(() => {
-    fake.calls.length = 0;
+    fake.clearCalls();
   });
 
   const run = async (...argv: string[]) => {
@@ -55,7 +57,7 @@ describe('npm run jobs', () => {
     const status = await run('status', 'appsync-worker');
     expect(status).toEqual([expect.stringMatching(/^appsync-worker +PAUSED/)]);
     await run('resume', 'all');
-    expect([...fake.jobs.values()].every((job) => job.state === 'ENABLED')).toBe(true);
+    expect(catalog.every((job) => fake.backend.view(job.id).state === 'ENABLED')).toBe(true);
   });
 
   it.each([

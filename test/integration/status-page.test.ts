@@ -1,11 +1,11 @@
 /**
  * The local fleet's status page as a person sees it: `local/main.ts --run-now` in a child process
  * (see test/support/local-fleet-process.ts), its page at `/` opened in a real headless Chromium
- * (Debian's /usr/bin/chromium, driven by playwright-core; never a downloaded browser). Chromium
+ * (Debian's chromium, driven by playwright-core; never a downloaded browser). Chromium
  * runs with a throwaway profile and the flags that keep it from calling out, and only ever loads
  * 127.0.0.1. At the end neither the fleet nor any Chromium process may be left behind.
  */
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
@@ -25,8 +25,13 @@ import {
   waitForCleanupSuccess,
 } from '../support/local-fleet-process';
 import type { LocalFleet } from '../support/local-fleet-process';
+import { CloudSchedulerClient } from '@google-cloud/scheduler';
+import { loopbackClientOptions } from '../../functions/adapters/loopback';
+import { readLocalApis } from '../../local/google-apis';
+import { TIMELINE_SLOTS } from '../../local/job-health';
+import { CHROMIUM } from '../../local/system-tools';
+import { requireSystemTool } from '../support/system-tools';
 
-const CHROMIUM = '/usr/bin/chromium';
 const CHROMIUM_ARGS = [
   '--headless',
   '--no-sandbox',
@@ -44,7 +49,7 @@ const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0
 
 /** The one window function used below (tsconfig has no DOM lib; the callback runs in the page). */
 interface BrowserWindow {
-  getComputedStyle(node: unknown): { readonly color: string };
+  getComputedStyle(node: unknown): { readonly color: string; readonly backgroundColor: string };
 }
 
 /** Pids of the processes whose command line mentions `needle` (Chromium's profile folder). */
@@ -68,26 +73,19 @@ describe('local fleet status page in headless Chromium', () => {
   let page: Page;
   let profileDir: string | undefined;
   let shotDir: string | undefined;
-  let status: FleetStatus;
 
   beforeAll(
     async () => {
-      // Fail, never skip: CI installs it (.ci/run); a developer machine needs it once.
-      if (!existsSync(CHROMIUM)) {
-        throw new Error(
-          `${CHROMIUM} is missing: this test drives Debian's Chromium. Install it with ` +
-            '`sudo apt-get update && sudo apt-get install -y --no-install-recommends chromium` ' +
-            '(never `npx playwright install`).',
-        );
-      }
+      // Fail, never skip: the suite's global setup installs it where it can.
+      const executablePath = requireSystemTool(CHROMIUM);
       fleet = await startLocalFleet(START_LIMIT_MS);
       await waitForCleanupSuccess(fleet.statusUrl, RUN_LIMIT_MS);
-      status = await fetchStatus(fleet.statusUrl);
 
       profileDir = mkdtempSync(path.join(os.tmpdir(), 'enx-chromium-profile-'));
       shotDir = mkdtempSync(path.join(os.tmpdir(), 'enx-status-shot-'));
       context = await chromium.launchPersistentContext(profileDir, {
-        executablePath: CHROMIUM,
+        executablePath,
+        viewport: { width: 1400, height: 900 },
         headless: true,
         args: CHROMIUM_ARGS,
         timeout: ACTION_LIMIT_MS * 2,
@@ -119,61 +117,145 @@ describe('local fleet status page in headless Chromium', () => {
     for (const dir of [profileDir, shotDir]) if (dir) rmSync(dir, { recursive: true, force: true });
   }, 60_000);
 
-  it('shows the title and a section per job of the catalog', async () => {
+  it('shows the title and one row per job of the catalog, each with a state and a details link', async () => {
     expect(await page.title()).toBe('enx-jobs local fleet');
     await expect(page.locator('h1').innerText()).resolves.toBe('enx-jobs local fleet');
-    const sectionIds = await page
-      .locator('section > h2')
-      .evaluateAll((nodes) => nodes.map((node) => node.id));
-    expect([...sectionIds].sort()).toEqual(catalog.map((job) => job.id).sort());
+    const rowIds = await page
+      .locator('table.jobs tbody tr')
+      .evaluateAll((rows) => rows.map((row) => (row as unknown as { dataset: { job: string } }).dataset.job));
+    expect([...rowIds].sort()).toEqual(catalog.map((job) => job.id).sort());
     for (const job of catalog) {
-      const section = page.locator('section', { has: page.locator(`h2[id="${job.id}"]`) });
-      await expect(section.locator('h2').innerText()).resolves.toBe(job.id);
-      await expect(section.locator('p').first().innerText()).resolves.toBe(job.description);
-      await expect(section.locator('dl').innerText()).resolves.toContain(job.schedule.cron);
-      // The table of contents links to it.
-      await expect(page.locator(`a[href="#${job.id}"]`).isVisible()).resolves.toBe(true);
+      const row = page.locator(`tr[data-job="${job.id}"]`);
+      await expect(row.locator('.health').innerText()).resolves.toMatch(
+        /^(healthy|late|failing|paused|never ran)$/,
+      );
+      await expect(row.locator(`a[href="/jobs/${job.id}"]`).innerText()).resolves.toBe(job.id);
+      expect(await row.locator('.timeline .slot').count()).toBe(TIMELINE_SLOTS);
+      await expect(row.locator('.bar').isVisible()).resolves.toBe(true);
     }
   });
 
-  it('shows a succeeded cleanup-worker attempt with its purged counts', async () => {
-    const section = page.locator('section', { has: page.locator('h2[id="cleanup-worker"]') });
-    const headers = await section.locator('thead th').allInnerTexts();
-    expect(headers).toEqual(['started', 'tick', 'attempt', 'state', 'duration', 'result / error']);
-    const succeeded = section.locator('tbody tr', { has: page.locator('span.state.succeeded') });
+  it('shows every job above the fold at 1400×900', async () => {
+    expect(page.viewportSize()).toEqual({ width: 1400, height: 900 });
+    for (const job of catalog) {
+      const box = await page.locator(`tr[data-job="${job.id}"]`).boundingBox();
+      expect(box).not.toBeNull();
+      expect(box!.y + box!.height).toBeLessThanOrEqual(900);
+      expect(box!.x + box!.width).toBeLessThanOrEqual(1400);
+    }
+    const file = process.env.ENX_STATUS_SHOT ?? path.join(shotDir!, 'status-page.png');
+    await page.screenshot({ path: file });
+    const png = readFileSync(file);
+    expect(statSync(file).size).toBeGreaterThan(1_000);
+    expect(png.subarray(0, 8).equals(PNG_SIGNATURE)).toBe(true);
+  });
+
+  it('shows cleanup-worker healthy, with its success in the last slot of its timeline', async () => {
+    await page.reload({ waitUntil: 'load' });
+    const row = page.locator('tr[data-job="cleanup-worker"]');
+    await expect(row.locator('.health').innerText()).resolves.toBe('healthy');
+    await expect(row.locator('td.last-success').innerText()).resolves.toMatch(/ ago$/);
+    await expect(row.locator('td.next-tick').innerText()).resolves.toMatch(/^in /);
+    await expect(row.locator('.timeline .slot').last().getAttribute('class')).resolves.toMatch(
+      /\bsucceeded\b|\bretried\b/,
+    );
+    // Healthy is green, what the eye picks up first.
+    const background = await row
+      .locator('.health')
+      .evaluate((node) => (globalThis as unknown as BrowserWindow).getComputedStyle(node).backgroundColor);
+    expect(background).toBe('rgb(21, 128, 61)');
+  });
+
+  it('shows the alerts on top, each firing one with its runbook', async () => {
+    const heading = page.locator('h2#alerts');
+    const alertsTop = (await heading.boundingBox())!.y;
+    const jobsTop = (await page.locator('table.jobs').boundingBox())!.y;
+    expect(alertsTop).toBeLessThan(jobsTop);
+    const text = await heading.innerText();
+    if (/^Alerts$/.test(text)) {
+      await expect(page.locator('.alerts.quiet').innerText()).resolves.toMatch(/^None firing \(/);
+      return;
+    }
+    expect(text).toMatch(/^Alerts firing \(\d+\)$/);
+    const chips = page.locator('.alerts .alert');
+    expect(await chips.count()).toBeGreaterThanOrEqual(1);
+    const href = await chips.first().locator('a', { hasText: 'runbook' }).getAttribute('href');
+    expect(href).toMatch(/^\/runbooks\/[a-z-]+\.md$/);
+    const runbook = await fetch(`${fleet!.statusUrl}${href}`);
+    expect(runbook.status).toBe(200);
+    expect(await runbook.text()).toContain('npm run jobs -- triage <job id>');
+  });
+
+  it('keeps the details one click away: attempts with the purged counts, ticks and log lines', async () => {
+    await page.locator('a[href="/jobs/cleanup-worker"]').click();
+    await page.waitForURL(`${fleet!.statusUrl}/jobs/cleanup-worker`);
+    await expect(page.locator('h1').innerText()).resolves.toMatch(/^cleanup-worker/);
+    const attempts = page.locator('table').first();
+    expect(await attempts.locator('thead th').allInnerTexts()).toEqual([
+      'started',
+      'tick',
+      'attempt',
+      'state',
+      'duration',
+      'result / error',
+    ]);
+    const succeeded = attempts.locator('tbody tr', { has: page.locator('span.state.succeeded') });
     expect(await succeeded.count()).toBeGreaterThanOrEqual(1);
-    const cells = await succeeded.first().locator('td').allInnerTexts();
-    expect(cells[3]).toBe('succeeded');
-    // summariseResult prints the purged counts, e.g. "purged TOKEN_SIGNING_KEY 3, ...".
+    const cells = await succeeded.last().locator('td').allInnerTexts();
     expect(cells[5]).toMatch(/purged /);
     expect(cells[5]).toMatch(/TOKEN_SIGNING_KEY\D*[1-9]\d*/);
-    // The state is coloured as a success, which is what the eye picks up first.
-    const color = await succeeded
-      .first()
-      .locator('span.state')
-      .evaluate((node) => (globalThis as unknown as BrowserWindow).getComputedStyle(node).color);
-    expect(color).toBe('rgb(21, 128, 61)');
+    await expect(page.locator('pre.logs').innerText()).resolves.toMatch(/ INFO started tick /);
+    await page.goto(`${fleet!.statusUrl}/`, { waitUntil: 'load' });
   });
 
-  it('shows the alerts section', async () => {
-    const heading = page.locator('h2#alerts');
-    await expect(heading.isVisible()).resolves.toBe(true);
-    const text = await heading.innerText();
-    expect(text).toMatch(/^Alerts( firing)?$/);
-    if (status.alerts.firing.length === 0 && text === 'Alerts') {
-      await expect(page.locator('h2#alerts + p').innerText()).resolves.toMatch(/^None firing \(/);
-    } else {
-      // Firing alerts: a table of alert, severity, subject, detail right after the heading.
-      const table = page.locator('h2#alerts ~ table').first();
-      expect(await table.locator('thead th').allInnerTexts()).toEqual([
-        'alert',
-        'severity',
-        'subject',
-        'detail',
-      ]);
-      expect(await table.locator('tbody tr').count()).toBeGreaterThanOrEqual(1);
-    }
-  });
+  it(
+    'pauses, resumes and runs a job with its buttons, through the Cloud Scheduler API',
+    async () => {
+      const apis = readLocalApis(fleet!.dataDir);
+      const client = new CloudSchedulerClient(loopbackClientOptions(apis.scheduler, apis.project));
+      const name = `projects/${apis.project}/locations/${apis.location}/jobs/e2e-redirect`;
+      try {
+        const row = () => page.locator('tr[data-job="e2e-redirect"]');
+        /** Clicks a row's button; the server acts, answers 303 to /, and the page shows the result. */
+        const press = async (label: string) => {
+          const posted = page.waitForResponse((answer) => answer.request().method() === 'POST');
+          await row().locator('button', { hasText: label }).click();
+          expect((await posted).status()).toBe(303);
+          await page.waitForLoadState('load');
+        };
+        const health = () =>
+          waitFor('the row to change', ACTION_LIMIT_MS, async () => {
+            const text = await row()
+              .locator('.health')
+              .innerText()
+              .catch(() => undefined);
+            return text;
+          });
+        await press('pause');
+        await expect(health()).resolves.toBe('paused');
+        expect((await client.getJob({ name }))[0].state).toBe('PAUSED');
+        await expect(row().locator('button', { hasText: 'resume' }).isVisible()).resolves.toBe(true);
+
+        await press('resume');
+        await expect(health()).resolves.not.toBe('paused');
+        expect((await client.getJob({ name }))[0].state).toBe('ENABLED');
+
+        const before = (await fetchStatus(fleet!.statusUrl)).jobs.find((job) => job.id === 'e2e-redirect')!;
+        await press('run now');
+        await waitFor('the run-now tick in the ledger', RUN_LIMIT_MS, async () => {
+          const job = (await fetchStatus(fleet!.statusUrl)).jobs.find(
+            (candidate) => candidate.id === 'e2e-redirect',
+          )!;
+          return job.lastTicks[0] && job.lastTicks[0].tickId !== before.lastTicks[0]?.tickId
+            ? true
+            : undefined;
+        });
+      } finally {
+        await client.close();
+      }
+    },
+    RUN_LIMIT_MS + 2 * ACTION_LIMIT_MS,
+  );
 
   it(
     'refreshes itself',
@@ -220,14 +302,6 @@ describe('local fleet status page in headless Chromium', () => {
     } finally {
       await mailPage.close();
     }
-  });
-
-  it('takes a screenshot', async () => {
-    const file = path.join(shotDir!, 'status-page.png');
-    await page.screenshot({ path: file, fullPage: true });
-    const png = readFileSync(file);
-    expect(statSync(file).size).toBeGreaterThan(1_000);
-    expect(png.subarray(0, 8).equals(PNG_SIGNATURE)).toBe(true);
   });
 
   it('links to /status, which answers JSON with every job', async () => {

@@ -1,15 +1,18 @@
 /**
- * One real PostgreSQL for the whole test run, with a migrated template database. Each test file
+ * First the system programs some tests need (installed with apt-get when missing, where this
+ * process may: local/system-tools.ts). Then one real PostgreSQL for the whole test run, with a migrated template database. Each test file
  * clones the template into a database of its own (test/support/database.ts), so files run in
  * parallel without seeing each other's rows.
  */
 import { Pool } from 'pg';
 import { startEmbeddedPostgres } from '../../local/embedded-postgres';
 import { migrate } from '../../functions/db/migrate';
+import { ensureSystemTools, TEST_TOOLS } from '../../local/system-tools';
 
 export const TEMPLATE_DATABASE = 'enx_jobs_template';
 
 export default async function globalSetup(): Promise<void> {
+  ensureSystemTools(TEST_TOOLS, (line) => process.stderr.write(`\n[setup] ${line}\n`));
   const server = await startEmbeddedPostgres({ persistent: false, fast: true });
   await server.createDatabase(TEMPLATE_DATABASE);
   const pool = new Pool({ connectionString: server.url(TEMPLATE_DATABASE) });

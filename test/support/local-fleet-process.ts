@@ -7,7 +7,7 @@
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { get } from 'node:http';
 import { connect } from 'node:net';
 import os from 'node:os';
@@ -127,6 +127,8 @@ export interface LocalFleet {
  */
 export async function startLocalFleet(limitMs: number): Promise<LocalFleet> {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'enx-fleet-test-'));
+  // mkdtemp makes it 0700; as root, PostgreSQL runs as the postgres user, which must reach <dataDir>/pg.
+  chmodSync(dataDir, 0o755);
   const child = spawn(
     process.execPath,
     ['--import', 'tsx', 'local/main.ts', '--run-now', '--port', '0', '--data-dir', dataDir],

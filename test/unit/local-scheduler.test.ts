@@ -276,3 +276,55 @@ describe('createHttpCaller (the wire format of a Cloud Scheduler attempt)', () =
     expect(result.error).toMatch(/attempt deadline/);
   });
 });
+
+describe('Scheduler pause, resume and run now (what the Cloud Scheduler API drives)', () => {
+  /** Jumps like JumpingClock, but yields to the event loop so a paused loop cannot starve the test. */
+  class YieldingClock implements SchedulerClock {
+    constructor(public ms: number) {}
+    now = () => this.ms;
+    sleep = async (ms: number, signal: AbortSignal) => {
+      if (!signal.aborted) this.ms += Math.max(0, ms);
+      await new Promise((resolve) => setImmediate(resolve));
+    };
+  }
+  /** Waits for `condition`, failing (rather than hanging) after a bounded number of turns. */
+  const until = async (condition: () => boolean) => {
+    for (let turn = 0; !condition(); turn += 1) {
+      if (turn > 20_000) throw new Error('the condition never came true');
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+  };
+
+  it('lets ticks pass without a call while paused, calls again once resumed, and runs on demand', async () => {
+    const clock = new YieldingClock(Date.parse('2026-12-06T00:00:30Z'));
+    const calls: { at: number; scheduleTime: string }[] = [];
+    const reports: AttemptReport[] = [];
+    const scheduler = new Scheduler([job()], {
+      clock,
+      call: async (call) => {
+        calls.push({ at: clock.ms, scheduleTime: call.scheduleTime.toISOString() });
+        return { status: 200 };
+      },
+      onAttempt: (report) => reports.push(report),
+    });
+    scheduler.pause('cleanup-worker');
+    expect(scheduler.isPaused('cleanup-worker')).toBe(true);
+    scheduler.start();
+    await until(() => clock.ms >= Date.parse('2026-12-06T00:20:00Z'));
+    expect(calls).toEqual([]);
+
+    // Run now: dispatched even while paused, stamped with the current second.
+    clock.ms = Date.parse('2026-12-06T00:21:07.400Z');
+    const tickAt = scheduler.runNow('cleanup-worker');
+    expect(tickAt.toISOString()).toBe('2026-12-06T00:21:07.000Z');
+    await until(() => reports.length === 1);
+    expect(reports[0]).toEqual(expect.objectContaining({ trigger: 'run-now', ok: true }));
+
+    scheduler.resume('cleanup-worker');
+    await until(() => calls.length === 2);
+    expect(calls[1].scheduleTime).toMatch(/^2026-12-06T00:(2|3)[05]:00\.000Z$/);
+    await scheduler.stop(0);
+    expect(() => scheduler.runNow('cleanup-worker')).toThrow(/stopping/);
+    expect(() => scheduler.pause('no-such-job')).toThrow(/not scheduled/);
+  });
+});
