@@ -5,20 +5,21 @@
  */
 import { createHmac, randomBytes, randomInt } from 'node:crypto';
 import type { Db } from '../../functions/core/db';
-import { API_KEY_TYPE } from '../../functions/jobs/e2e/bootstrap';
+import { ENX_API_KEY_TYPE, requireApiKey } from './api-key-auth';
+import type { ApiKeyVerifier } from './api-key-auth';
 import type { Route } from './http';
-import { apiError, authenticate, field, isReply, json } from './http';
+import { apiError, field, isReply, json } from './http';
 
-export interface CodeStore {
+export interface CodeStore extends ApiKeyVerifier {
   readonly db: Db;
-  readonly apiKeyDatabaseKey: Buffer;
   /** Codes are stored by HMAC under this key, as ENX stores them (never in the clear). */
   readonly codeHmacKey: Buffer;
   readonly now: () => Date;
 }
 
 export const TEST_TYPE_BITS: Readonly<Record<string, number>> = { confirmed: 2, likely: 4, negative: 8 };
-const ADMIN = { name: 'admin', value: API_KEY_TYPE.admin };
+/** The admin API's routes take admin keys only (internal/routes/adminapi.go). */
+const ADMIN = [ENX_API_KEY_TYPE.admin];
 
 export function codeDigest(key: Buffer, code: string): string {
   return createHmac('sha256', key).update(code).digest('base64');
@@ -30,7 +31,7 @@ export function adminRoutes(store: CodeStore): Record<string, Route> {
   return {
     '/api/issue': async ({ headers, body }) => {
       const now = store.now();
-      const caller = await authenticate(store.db, store.apiKeyDatabaseKey, headers, ADMIN, now);
+      const caller = await requireApiKey(store, headers, ADMIN, now);
       if (isReply(caller)) return caller;
       const testType = field(body, 'testType');
       const bit = typeof testType === 'string' ? TEST_TYPE_BITS[testType] : undefined;
@@ -90,7 +91,7 @@ export function adminRoutes(store: CodeStore): Record<string, Route> {
 
     '/api/checkcodestatus': async ({ headers, body }) => {
       const now = store.now();
-      const caller = await authenticate(store.db, store.apiKeyDatabaseKey, headers, ADMIN, now);
+      const caller = await requireApiKey(store, headers, ADMIN, now);
       if (isReply(caller)) return caller;
       const uuid = field(body, 'uuid');
       if (typeof uuid !== 'string' || !/^[0-9a-f-]{36}$/i.test(uuid)) {

@@ -7,21 +7,22 @@
 import { randomBytes } from 'node:crypto';
 import type { KeyManager } from '../../functions/adapters';
 import { withTransaction } from '../../functions/core/db';
-import { API_KEY_TYPE } from '../../functions/jobs/e2e/bootstrap';
+import { ENX_API_KEY_TYPE, requireApiKey } from './api-key-auth';
 import { isoDay } from '../../functions/jobs/e2e/tek';
 import type { CodeStore } from './admin-api';
 import { codeDigest } from './admin-api';
 import type { SystemCertificateKey } from './certificates';
 import { signJwt, signJwtWithWrongKey, signerForRealm } from './certificates';
 import type { Route } from './http';
-import { apiError, authenticate, field, isReply, json } from './http';
+import { apiError, field, isReply, json } from './http';
 
 export interface DeviceApiOptions extends CodeStore {
   readonly keyManager: KeyManager;
   readonly systemKey: SystemCertificateKey;
 }
 
-const DEVICE = { name: 'device', value: API_KEY_TYPE.device };
+/** The device API's routes take device keys only (internal/routes/apiserver.go). */
+const DEVICE = [ENX_API_KEY_TYPE.device];
 /** ENX's verification tokens live 24 h by default. */
 const TOKEN_LIFETIME_MS = 24 * 3_600_000;
 const INTERVAL_SECONDS = 600;
@@ -31,7 +32,7 @@ export function deviceRoutes(options: DeviceApiOptions): Record<string, Route> {
   return {
     '/api/verify': async ({ headers, body, fault }) => {
       const now = options.now();
-      const caller = await authenticate(db, options.apiKeyDatabaseKey, headers, DEVICE, now);
+      const caller = await requireApiKey(options, headers, DEVICE, now);
       if (isReply(caller)) return caller;
       const code = field(body, 'code');
       if (typeof code !== 'string' || code === '') return apiError(400, 'code is missing', 'missing_code');
@@ -75,7 +76,7 @@ export function deviceRoutes(options: DeviceApiOptions): Record<string, Route> {
 
     '/api/certificate': async ({ headers, body, fault }) => {
       const now = options.now();
-      const caller = await authenticate(db, options.apiKeyDatabaseKey, headers, DEVICE, now);
+      const caller = await requireApiKey(options, headers, DEVICE, now);
       if (isReply(caller)) return caller;
       const token = field(body, 'token');
       const keyHmac = field(body, 'ekeyhmac');

@@ -1,19 +1,20 @@
 /**
  * The plumbing every stand-in shares: a loopback HTTP server, JSON in and out (ENX's error shape
  * {"error", "errorCode"}), the generic faults (slow, 500, malformed JSON) applied before a route
- * runs, the /__faults control endpoint, and the API-key check the verification server makes.
+ * runs, and the /__faults control endpoint. The API-key check is api-key-auth.ts.
  */
 import { createServer } from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Db } from '../../functions/core/db';
-import { apiKeyDigest } from '../../functions/jobs/e2e/bootstrap';
 import type { Fault, Faults } from './faults';
 import { DEFAULT_SLOW_MS, parseFaultRequest } from './faults';
 
 export interface Reply {
   readonly status: number;
+  /** Sent as JSON. */
   readonly body?: unknown;
+  /** Sent as text/plain instead of a JSON body (Go's http.Error answers). */
+  readonly text?: string;
   readonly headers?: Record<string, string>;
 }
 
@@ -51,6 +52,11 @@ async function readBody(req: IncomingMessage): Promise<string> {
 }
 
 function write(res: ServerResponse, reply: Reply): void {
+  if (reply.text !== undefined) {
+    res.writeHead(reply.status, { 'Content-Type': 'text/plain; charset=utf-8', ...reply.headers });
+    res.end(reply.text);
+    return;
+  }
   const text = reply.body === undefined ? '' : JSON.stringify(reply.body);
   res.writeHead(reply.status, {
     ...(reply.body === undefined ? {} : { 'Content-Type': 'application/json' }),
@@ -140,38 +146,7 @@ export async function serveStandIn(
   };
 }
 
-export interface Caller {
-  readonly appId: number;
-  readonly realmId: number;
-}
-
-/**
- * The verification server's API-key check: the X-API-Key header's HMAC must be a live
- * authorized_apps row of the right type. A wrong, deleted or swept key fails like in production.
- */
-export async function authenticate(
-  db: Db,
-  hmacKey: Buffer,
-  headers: IncomingMessage['headers'],
-  type: { readonly name: string; readonly value: number },
-  now: Date,
-): Promise<Caller | Reply> {
-  const raw = headers['x-api-key'];
-  if (typeof raw !== 'string' || raw === '') return apiError(401, 'missing X-API-Key header', 'unauthorized');
-  const { rows } = await db.query<{ id: number; realm_id: number; api_key_type: number }>(
-    `UPDATE authorized_apps SET last_used_at = $2
-      WHERE api_key = $1 AND deleted_at IS NULL
-      RETURNING id, realm_id, api_key_type`,
-    [apiKeyDigest(hmacKey, raw), now],
-  );
-  if (rows.length === 0) return apiError(401, 'invalid API key', 'unauthorized');
-  if (rows[0].api_key_type !== type.value) {
-    return apiError(401, `the API key is not a ${type.name} key`, 'unauthorized');
-  }
-  return { appId: rows[0].id, realmId: rows[0].realm_id };
-}
-
-export function isReply(value: Caller | Reply): value is Reply {
+export function isReply<T extends object>(value: T | Reply): value is Reply {
   return 'status' in value;
 }
 

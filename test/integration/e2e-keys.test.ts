@@ -19,6 +19,7 @@ import {
   STALE_KEY_AGE_MS,
 } from '../../functions/jobs/e2e/bootstrap';
 import type { RunKeys } from '../../functions/jobs/e2e/bootstrap';
+import { readApiKeySecrets } from '../../functions/jobs/e2e/api-key';
 import { e2eFlowConfig } from '../../functions/jobs/e2e/config';
 import type { E2eFlowConfig } from '../../functions/jobs/e2e/config';
 import {
@@ -82,7 +83,12 @@ describe('realm certificate keys', () => {
     const key = await world.keys.createSigningKey(REALM_KEY_RING, `realm-${realmId}`);
     versionA = await world.keys.createKeyVersion(key);
     rowA = await addKeyRow(versionA, true);
-    keys = await createRunKeys(world.db.pool, realmId, world.apiKeyDatabaseKey, new Date());
+    keys = await createRunKeys(
+      world.db.pool,
+      realmId,
+      await readApiKeySecrets(world.db.pool, world.secretStore),
+      new Date(),
+    );
   });
   afterEach(async () => deleteRunKeys(world.db.pool, keys));
 
@@ -177,7 +183,12 @@ describe('e2e API keys and bootstrap', () => {
     const clock = new ManualClock('2026-11-23T10:00:00Z');
     const realmId = (await ensureE2eRealm(world.db.pool, clock.now())).id;
     // A run that died before its finally: its two keys stay behind.
-    await createRunKeys(world.db.pool, realmId, world.apiKeyDatabaseKey, clock.now());
+    await createRunKeys(
+      world.db.pool,
+      realmId,
+      await readApiKeySecrets(world.db.pool, world.secretStore),
+      clock.now(),
+    );
     expect(await count('authorized_apps')).toBe(2);
 
     // Five minutes later the keys could belong to a run still in flight: left alone.
