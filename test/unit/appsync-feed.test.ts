@@ -5,7 +5,7 @@
 import {
   normaliseColor,
   normaliseFingerprints,
-  normaliseLocale,
+  dynamicLocale,
   parseFeed,
 } from '../../functions/jobs/appsync-worker/feed';
 
@@ -132,11 +132,18 @@ describe('normaliseColor', () => {
   });
 });
 
-describe('normaliseLocale', () => {
-  it('keeps full locales, lower-cased, instead of truncating them to two letters', () => {
-    expect(normaliseLocale('pt-BR')).toBe('pt-br');
-    expect(normaliseLocale('pt-PT')).toBe('pt-pt');
-    expect(normaliseLocale(' EN ')).toBe('en');
-    expect(normaliseLocale('es-419')).toBe('es-419');
+describe('dynamicLocale', () => {
+  it("stores the base language ENX's LookupDynamic reads, keeping 3-letter languages whole", () => {
+    expect(dynamicLocale('pt-BR')).toBe('pt');
+    expect(dynamicLocale('en_US')).toBe('en');
+    expect(dynamicLocale(' EN ')).toBe('en');
+    expect(dynamicLocale('es-419')).toBe('es');
+    expect(dynamicLocale('fil-PH')).toBe('fil');
+    expect(dynamicLocale('haw')).toBe('haw');
+  });
+
+  it('refuses a tag without a language code', () => {
+    expect(() => dynamicLocale('419')).toThrow('"419" does not start with a language code like en or fil');
+    expect(() => dynamicLocale('')).toThrow();
   });
 });

@@ -175,12 +175,19 @@ export function normaliseColor(raw: string): string {
   return color;
 }
 
+const LANGUAGE = /^[a-z]{2,8}$/;
+
 /**
- * A translation's locale: lower case, kept whole. The original truncated to two letters, so
- * pt-BR and pt-PT collided and the last one silently won.
+ * The locale a dynamic translation is stored under: the tag's base language, lower case (`en_US`
+ * → `en`, `pt-BR` → `pt`, `fil-PH` → `fil`). ENX's only reader, internal/i18n/i18n.go LookupDynamic,
+ * matches a request's language against the stored locales and then reads the matched tag's base
+ * language (Canonicalize: `tag.Raw()` base), so a row under `en_us` or `pt-br` is never read. The
+ * original truncated to two letters, which reached `en` but turned `fil` into `fi` (Finnish).
  */
-export function normaliseLocale(lang: string): string {
-  return lang.trim().toLowerCase();
+export function dynamicLocale(lang: string): string {
+  const base = lang.trim().toLowerCase().split(/[-_]/)[0];
+  if (!LANGUAGE.test(base)) throw new Error(`"${lang}" does not start with a language code like en or fil`);
+  return base;
 }
 
 /** Reads at most `limit` bytes; past it, stops reading and fails instead of truncating. */
