@@ -212,6 +212,7 @@ describe('appsync-worker', () => {
       const { result, logs } = run();
       await expect(result).resolves.toEqual({
         feedEntries: 3,
+        malformedEntries: 0,
         realmsSynced: 2,
         realmsUpdated: 1,
         translations: { added: 1, updated: 1, deleted: 2 },
@@ -373,6 +374,7 @@ describe('appsync-worker', () => {
       clock.set(new Date(NOW.getTime() + 4 * 3600_000));
       await expect(run().result).resolves.toEqual({
         feedEntries: 3,
+        malformedEntries: 0,
         realmsSynced: 2,
         realmsUpdated: 0,
         translations: { added: 0, updated: 0, deleted: 0 },
@@ -476,12 +478,6 @@ describe('appsync-worker', () => {
         {},
         /reported an error: feed is being rebuilt/,
       ],
-      [
-        'a schema error in a later entry',
-        () => feed.json({ apps: [...GOOD_FEED.apps, app('US-CA', {}, { package_name: '' })] }),
-        {},
-        /is malformed: apps\[3\]\.android_target\.package_name must be a non-empty string/,
-      ],
     ])('%s', async (_name, serve, env, message) => {
       const db = database.pool;
       await seedRealms(db);
@@ -489,6 +485,55 @@ describe('appsync-worker', () => {
       serve();
       await expect(run(env).result).rejects.toThrow(message);
       expect(await snapshot(db)).toEqual(before);
+    });
+
+    it('a malformed entry for a region with no realm here is logged and skipped; the others sync', async () => {
+      const db = database.pool;
+      await seedRealms(db);
+      feed.json({ apps: [app('US-ZZ', {}, { package_name: '' }), { junk: true }, ...GOOD_FEED.apps] });
+      const { result, logs } = run();
+      await expect(result).resolves.toMatchObject({
+        feedEntries: 5,
+        malformedEntries: 2,
+        realmsSynced: 2,
+      });
+      const skipped = logs.lines
+        .map((line) => JSON.parse(line))
+        .filter((line) => line.event === 'appsync_entry_skipped')
+        .map((line) => [line.severity, line.region, line.index]);
+      expect(skipped).toEqual([
+        ['WARNING', 'US-ZZ', 0],
+        ['WARNING', null, 1],
+      ]);
+    });
+
+    it('a malformed entry for a realm here fails that realm only, naming the entry', async () => {
+      const db = database.pool;
+      await seedRealms(db);
+      const before = await snapshot(db);
+      feed.json({ apps: [...GOOD_FEED.apps, app('US-CA', {}, { package_name: '' })] });
+      const error = await run().result.then(
+        () => undefined,
+        (caught: unknown) => caught as StepsFailedError,
+      );
+      expect(error).toBeInstanceOf(StepsFailedError);
+      expect(error?.failures).toEqual([
+        {
+          step: 'California (US-CA)',
+          error: expect.stringMatching(
+            /entry for US-CA is malformed, so realm California was not synced: apps\[3\]\.android_target\.package_name must be a non-empty string/,
+          ),
+        },
+      ]);
+      const caRows = (snap: unknown) =>
+        JSON.stringify(
+          (snap as Record<string, { realm_id?: number; id: number }[]>).mobile_apps.filter(
+            (row) => row.realm_id === 2,
+          ),
+        );
+      expect(caRows(await snapshot(db))).toBe(caRows(before));
+      const wa = await db.query('SELECT agency_background_color FROM realms WHERE id = 1');
+      expect(wa.rows[0].agency_background_color).toBe('#aabbcc');
     });
 
     it('a feed that does not answer in APP_SYNC_TIMEOUT', async () => {

@@ -17,13 +17,15 @@ import {
 const FP = Array.from({ length: 32 }, () => 'AB').join(':');
 
 function entries(...apps: Record<string, unknown>[]): readonly FeedApp[] {
-  return parseFeed({
+  const { apps: parsed, rejected } = parseFeed({
     apps: apps.map((fields) => ({
       region: 'US-WA',
       android_target: { package_name: 'gov.example', sha256_cert_fingerprints: FP },
       ...fields,
     })),
   });
+  expect(rejected).toEqual([]);
+  return parsed;
 }
 
 describe('desiredBranding', () => {
