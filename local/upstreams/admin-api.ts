@@ -1,7 +1,12 @@
 /**
  * The verification server's admin API, as much of it as the probes use: POST /api/issue issues a
  * code into verification_codes, POST /api/checkcodestatus reports whether it was claimed. Calls
- * need an admin API key (authorized_apps, looked up by HMAC as ENX does).
+ * need an admin API key (api-key-auth.ts, ENX's RequireAPIKey).
+ *
+ * Mirrors: internal/routes/adminapi.go (routes, admin keys only), pkg/controller/issueapi/issue.go
+ * and validate_code.go (test types, dates, the realm's allowed types), pkg/controller/codes/logic.go
+ * (404 code_not_found for a uuid not in the realm), pkg/api/api.go (error codes and body).
+ * Not mirrored: SMS sending, quotas, bulk issue, user reports (no job uses them).
  */
 import { createHmac, randomBytes, randomInt } from 'node:crypto';
 import type { Db } from '../../functions/core/db';
@@ -102,7 +107,9 @@ export function adminRoutes(store: CodeStore): Record<string, Route> {
           WHERE uuid = $1 AND realm_id = $2 AND deleted_at IS NULL`,
         [uuid, caller.realmId],
       );
-      if (rows.length === 0) return apiError(404, 'no code with that uuid in this realm', 'not_found');
+      if (rows.length === 0) {
+        return apiError(404, 'code not found, it may have expired and been removed', 'code_not_found');
+      }
       return json(200, {
         claimed: rows[0].claimed === true,
         expiresAtTimestamp: seconds(rows[0].expires_at),

@@ -3,6 +3,12 @@
  * code and hands out a verification token (a tokens row), POST /api/certificate spends the token
  * on a certificate over the phone's key HMAC. Calls need a device API key. The token is an opaque
  * random id rather than ENX's JWT: nothing downstream reads it but this stand-in.
+ *
+ * Mirrors: internal/routes/apiserver.go (routes, device keys only), pkg/controller/verifyapi/verify.go
+ * (400 code_invalid for an unknown or used code, 400 code_expired), pkg/controller/certapi/certificate.go
+ * (400 token_invalid for an unknown token, 400 token_expired for an expired or used one, 400
+ * hmac_invalid for an HMAC that is not 32 bytes), pkg/api/api.go (error codes and body), and
+ * api-key-auth.ts for the key check.
  */
 import { randomBytes } from 'node:crypto';
 import type { KeyManager } from '../../functions/adapters';
@@ -51,8 +57,9 @@ export function deviceRoutes(options: DeviceApiOptions): Record<string, Route> {
             [caller.realmId, digest],
           );
           if (known.length === 0) return apiError(400, 'verification code invalid', 'code_invalid');
+          // A used code reads as invalid, as ENX answers it (pkg/controller/verifyapi/verify.go).
           return known[0].claimed
-            ? apiError(400, 'verification code used', 'code_invalid')
+            ? apiError(400, 'verification code invalid', 'code_invalid')
             : apiError(400, 'verification code expired', 'code_expired');
         }
         const token = randomBytes(32).toString('base64url');
@@ -98,8 +105,9 @@ export function deviceRoutes(options: DeviceApiOptions): Record<string, Route> {
             [token, caller.realmId],
           );
           if (known.length === 0) return apiError(400, 'verification token invalid', 'token_invalid');
+          // ENX answers a used token with token_expired (pkg/controller/certapi/certificate.go).
           return known[0].used
-            ? apiError(400, 'verification token used', 'token_invalid')
+            ? apiError(400, 'verification token invalid', 'token_expired')
             : apiError(400, 'verification token expired', 'token_expired');
         }
         let signer;
@@ -109,7 +117,7 @@ export function deviceRoutes(options: DeviceApiOptions): Record<string, Route> {
           return apiError(
             500,
             `cannot sign certificates for this realm: ${(error as Error).message}`,
-            'internal',
+            'internal_server_error',
           );
         }
         const iat = Math.floor(now.getTime() / 1000);
@@ -142,7 +150,8 @@ export function deviceRoutes(options: DeviceApiOptions): Record<string, Route> {
         }
         return json(200, { certificate, error: '' });
       }).catch((error: unknown) => {
-        if (error instanceof CertificateSigningError) return apiError(500, error.message, 'internal');
+        if (error instanceof CertificateSigningError)
+          return apiError(500, error.message, 'internal_server_error');
         throw error;
       });
     },

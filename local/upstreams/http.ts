@@ -1,6 +1,6 @@
 /**
  * The plumbing every stand-in shares: a loopback HTTP server, JSON in and out (ENX's error shape
- * {"error", "errorCode"}), the generic faults (slow, 500, malformed JSON) applied before a route
+ * {"error", "errorCode", "error_code"}, pkg/api/api.go), the generic faults (slow, 500, malformed JSON) applied before a route
  * runs, and the /__faults control endpoint. The API-key check is api-key-auth.ts.
  */
 import { createServer } from 'node:http';
@@ -19,8 +19,15 @@ export interface Reply {
 }
 
 export const json = (status: number, body: unknown): Reply => ({ status, body });
+/**
+ * ENX's error body (pkg/api/api.go ErrorReturn, WithCode): the code under errorCode and again under
+ * the deprecated error_code.
+ */
 export const apiError = (status: number, error: string, errorCode: string): Reply =>
-  json(status, { error, errorCode });
+  json(status, { error, errorCode, error_code: errorCode });
+
+/** api.InternalError(): what ENX answers for a failure of its own. */
+export const internalError = (): Reply => apiError(500, 'internal error', 'internal_server_error');
 
 export interface RouteRequest {
   readonly method: string;
@@ -86,9 +93,9 @@ export async function serveStandIn(
 ): Promise<StandIn> {
   const closing = new AbortController();
   const server = createServer((req, res) => {
-    void handle(req, res).catch((error: unknown) => {
-      if (!res.headersSent)
-        write(res, apiError(500, `stand-in failure: ${(error as Error).message}`, 'internal'));
+    // ENX hides its own failures behind a generic body (pkg/render/json.go); so does the stand-in.
+    void handle(req, res).catch(() => {
+      if (!res.headersSent) write(res, internalError());
     });
   });
 
@@ -121,8 +128,7 @@ export async function serveStandIn(
     }
     const fault = faults.take(path);
     if (fault?.mode === 'slow') await sleep(fault.delayMs ?? DEFAULT_SLOW_MS, closing.signal);
-    if (fault?.mode === '500')
-      return write(res, apiError(500, 'injected fault: internal server error', 'internal'));
+    if (fault?.mode === '500') return write(res, internalError());
     if (fault?.mode === 'malformed-json') {
       res.writeHead(200, { 'Content-Type': 'application/json' });
       res.end('{"certificate": "trunc');

@@ -73,7 +73,7 @@ describe('injected faults fail the step that notices them', () => {
       { mode: '500' },
       'issue',
       new RegExp(
-        `^POST ${URL}/api/issue answered HTTP 500 with error \\(internal\\) "injected fault: internal server error"; expected HTTP 200 with a code and its uuid$`,
+        `^POST ${URL}/api/issue answered HTTP 500 with error \\(internal_server_error\\) "internal error"; expected HTTP 200 with a code and its uuid$`,
       ),
     ],
     [

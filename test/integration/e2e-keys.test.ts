@@ -165,7 +165,7 @@ describe('realm certificate keys', () => {
     expect(failed.step).toBe('certificate');
     expect(failed.error).toMatch(
       new RegExp(
-        `answered HTTP 500 with error \\(internal\\) "signing with r${realmId}v${rowA} failed: key version .* is DESTROYED and cannot sign"`,
+        `answered HTTP 500 with error \\(internal_server_error\\) "signing with r${realmId}v${rowA} failed: key version .* is DESTROYED and cannot sign"`,
       ),
     );
   });

@@ -106,7 +106,7 @@ describe('e2e probes against the loopback upstreams', () => {
     const [attempt] = await ledgerAttempts(harness.db, 'e2e-default').then((all) => all.slice(-1));
     expect(attempt.state).toBe('failed');
     expect(attempt.error).toMatch(
-      /^certificate: POST http:\/\/127\.0\.0\.1:\d+\/api\/certificate answered HTTP 500 with error \(internal\) "injected fault: internal server error"; expected HTTP 200 with a verification certificate$/,
+      /^certificate: POST http:\/\/127\.0\.0\.1:\d+\/api\/certificate answered HTTP 500 with error \(internal_server_error\) "internal error"; expected HTTP 200 with a verification certificate$/,
     );
     expect(attempt.result).toMatchObject({
       failedStep: 'certificate',
