@@ -32,6 +32,7 @@ export const internalError = (): Reply => apiError(500, 'internal error', 'inter
 export interface RouteRequest {
   readonly method: string;
   readonly path: string;
+  readonly query: URLSearchParams;
   readonly headers: IncomingMessage['headers'];
   readonly body: unknown;
   /** The fault this request got, for the routes whose faults change what they compute. */
@@ -100,7 +101,7 @@ export async function serveStandIn(
   });
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const path = new URL(req.url ?? '/', 'http://127.0.0.1').pathname;
+    const { pathname: path, searchParams: query } = new URL(req.url ?? '/', 'http://127.0.0.1');
     const text = await readBody(req);
     if (path === '/__faults') {
       if (req.method === 'GET') return write(res, json(200, faults.list()));
@@ -116,7 +117,8 @@ export async function serveStandIn(
         return write(res, apiError(400, (error as Error).message, 'bad_request'));
       }
     }
-    const route = routes[path];
+    // '/*' answers every path no other route takes (enx-redirect's catch-all landing handler).
+    const route = routes[path] ?? routes['/*'];
     if (!route) return write(res, apiError(404, `no route ${req.method} ${path}`, 'not_found'));
     let body: unknown;
     if (text !== '') {
@@ -134,7 +136,7 @@ export async function serveStandIn(
       res.end('{"certificate": "trunc');
       return;
     }
-    write(res, await route({ method: req.method ?? 'GET', path, headers: req.headers, body, fault }));
+    write(res, await route({ method: req.method ?? 'GET', path, query, headers: req.headers, body, fault }));
   }
 
   await new Promise<void>((resolve, reject) => {
