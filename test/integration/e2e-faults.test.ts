@@ -106,14 +106,14 @@ describe('injected faults fail the step that notices them', () => {
       'default',
       { mode: 'wrong-signature' },
       'publish',
-      /\/v1\/publish answered HTTP 401 with error \(unable_to_validate_certificate\) "the certificate's signature does not verify with key v1"/,
+      /\/v1\/publish answered HTTP 401 with error \(health_authority_verification_certificate_invalid\) "unable to validate diagnosis verification: the certificate's signature does not verify with key v1"/,
     ],
     [
       'an expired certificate',
       'default',
       { mode: 'expired-token' },
       'publish',
-      /\/v1\/publish answered HTTP 401 with error \(unable_to_validate_certificate\) "the certificate has expired"; expected HTTP 200 accepting the keys, with a revision token$/,
+      /\/v1\/publish answered HTTP 401 with error \(health_authority_verification_certificate_invalid\) "unable to validate diagnosis verification: the certificate has expired"; expected HTTP 200 accepting the keys, with a revision token$/,
     ],
     ['the key server answering 500', 'revise', { mode: '500' }, 'publish', /\/v1\/publish answered HTTP 500/],
     [

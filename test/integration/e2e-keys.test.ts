@@ -153,7 +153,7 @@ describe('realm certificate keys', () => {
     await world.keys.destroyKeyVersion(versionA);
     await world.db.pool.query('UPDATE signing_keys SET deleted_at = now() WHERE id = $1', [rowA]);
     await expect(publishKeys(probe, 'publish', config, alsoSignedByA)).rejects.toThrow(
-      `answered HTTP 401 with error (unable_to_validate_certificate) "no public key is registered for kid r${realmId}v${rowA} (unknown, deleted or destroyed)"`,
+      `answered HTTP 401 with error (health_authority_verification_certificate_invalid) "unable to validate diagnosis verification: no public key is registered for kid r${realmId}v${rowA} (unknown, deleted or destroyed)"`,
     );
     // New certificates come from B, so the probe itself stays green.
     await expect(runDefault().promise).resolves.toMatchObject({ flow: 'default' });
