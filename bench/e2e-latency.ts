@@ -4,11 +4,11 @@
  * `--runs` times in a row (default 30; the first run of each, which pays for connections and JIT,
  * is reported apart). Prints min / median / p95 / max per step. Run: npx tsx bench/e2e-latency.ts
  */
-import { randomBytes } from 'node:crypto';
 import { Pool } from 'pg';
 import { onlyAdapters } from '../functions/adapters';
 import { LocalGauges } from '../functions/adapters/gauges';
 import { LocalKeyManager } from '../functions/adapters/local-key-manager';
+import { LocalSecretStore } from '../functions/adapters/local-secret-store';
 import { systemClock } from '../functions/core/clock';
 import type { JobContext, JobResult } from '../functions/core/job-spec';
 import { createLogger } from '../functions/core/logger';
@@ -37,10 +37,12 @@ async function main(): Promise<void> {
       { db: pool, keyManager: keys, certificateSigningKey: system, realmKeyRing: REALM_KEYS },
       new Date(),
     );
+    const secretStore = new LocalSecretStore(pool, systemClock);
     const upstreams = await startUpstreams({
       db: pool,
       keyManager: keys,
-      apiKeyDatabaseKey: randomBytes(32),
+      secretStore,
+      secretsParent: 'projects/bench/secrets',
       systemKey: { keyVersion: system, kid: 'v1', issuer: 'bench', audience: 'bench' },
       healthAuthorityId: 'com.example.bench',
     });
@@ -53,7 +55,7 @@ async function main(): Promise<void> {
         signal: new AbortController().signal,
         tick: { id: 'bench', scheduledAt: new Date(), manual: true },
         attempt: 1,
-        adapters: onlyAdapters({ keyManager: keys, gauges: new LocalGauges() }),
+        adapters: onlyAdapters({ keyManager: keys, gauges: new LocalGauges(), secretStore }),
       };
       const probes: [string, () => Promise<JobResult>][] = [
         ['e2e-default', () => runE2eDefault(context, e2eFlowConfig.parse(env))],

@@ -11,6 +11,7 @@
  *   purge    (b) cleanup purge throughput: deleteInBatches vs one unbatched DELETE
  *   appsync  (c) appsync-worker syncing a 10,000-app feed: time and statements issued
  *   stats    (d) stats-puller-worker over 1,000 realms against a 50 ms key server vs the ideal
+ *   fairness (e) cleanup-worker under a 2,000,000-row backlog in step 1: later steps run every tick
  *   --quick  fewer calls and 100,000 rows instead of 1,000,000
  */
 import './env';
@@ -31,10 +32,11 @@ import { RUNTIME_TARGET_ADDED_MS, formatRuntimeOverhead, runRuntimeOverhead } fr
 import type { RuntimeOverheadResult } from './runtime-overhead';
 import { formatAppsyncBench, runAppsyncBench } from './appsync-sync';
 import { formatStatsPullerBench, runStatsPullerBench } from './stats-puller';
+import { formatCleanupFairness, runCleanupFairness } from './cleanup-fairness';
 import type { Cell } from './stats';
 import { fmt, fmtInt, table, verdict } from './stats';
 
-const BENCHES = ['runtime', 'purge', 'appsync', 'stats'] as const;
+const BENCHES = ['runtime', 'purge', 'appsync', 'stats', 'fairness'] as const;
 type BenchName = (typeof BENCHES)[number];
 
 /** A bench that is still running after this long is stuck: stop Postgres and give up. */
@@ -46,6 +48,7 @@ const USAGE = `usage: npm run bench -- [--quick] [${BENCHES.join('] [')}]
   purge    cleanup purge throughput: deleteInBatches vs one unbatched DELETE
   appsync  appsync-worker syncing a 10,000-app feed (2,000 with --quick)
   stats    stats-puller-worker over 1,000 realms (200 with --quick), key server answering in 50 ms
+  fairness cleanup-worker with 2,000,000 expired API keys in step 1 (200,000 with --quick)
   --quick  fewer calls, 100,000 rows instead of 1,000,000`;
 
 interface Args {
@@ -194,6 +197,17 @@ async function main(): Promise<number> {
       });
       log('');
       log(formatStatsPullerBench(stats));
+    }
+    if (args.benches.includes('fairness')) {
+      log('\n(e) cleanup-worker step fairness under a backlog in step 1');
+      const fairness = await runCleanupFairness({
+        pg,
+        template: TEMPLATE,
+        log,
+        backlogRows: args.quick ? 200_000 : 2_000_000,
+      });
+      log('');
+      log(formatCleanupFairness(fairness));
     }
     if (args.benches.includes('purge')) {
       log('\n(b) cleanup purge throughput (VERIFICATION_CODE step)');

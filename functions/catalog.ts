@@ -121,6 +121,13 @@ const e2eProbe = {
   memoryMb: 256,
 } as const;
 
+/**
+ * The code probes make their API keys as ENX does, with the api_key_* secrets' values, which they
+ * read from Secret Manager like the server (functions/jobs/e2e/api-key.ts). ENX's rotation creates
+ * those secrets, so infra cannot grant on each one; the grant is project-wide, like the server's.
+ */
+const E2E_KEY_ROLES = ['roles/secretmanager.secretAccessor'] as const;
+
 export const e2eDefault = {
   ...e2eProbe,
   id: 'e2e-default',
@@ -128,6 +135,7 @@ export const e2eDefault = {
     'End-to-end probe: issue a code, verify it, get a certificate, publish keys to the key server.',
   schedule: { cron: '*/5 * * * *', timeZone: UTC },
   config: e2eFlowConfig,
+  roles: E2E_KEY_ROLES,
 } as const satisfies JobSpec<ReturnType<typeof e2eFlowConfig.parse>>;
 
 export const e2eRevise = {
@@ -137,6 +145,7 @@ export const e2eRevise = {
   // Two minutes after e2e-default, as the original, so the probes do not hit the servers at once.
   schedule: { cron: '2-59/5 * * * *', timeZone: UTC },
   config: e2eFlowConfig,
+  roles: E2E_KEY_ROLES,
 } as const satisfies JobSpec<ReturnType<typeof e2eFlowConfig.parse>>;
 
 /**

@@ -2,6 +2,15 @@
  * A loopback stand-in for the published app list (www.gstatic.com/exposurenotifications/apps.json)
  * that appsync-worker fetches: serves a JSON file on 127.0.0.1, read on every request so an operator
  * can edit the file while the fleet runs and see the next sync pick it up.
+ *
+ * Google publishes no schema for the feed; what is known of it is what ENX decodes:
+ * internal/appsync/app_sync.go (AppsResponse: `apps[]` with region, is_enx, android_target
+ * {namespace, app_name, package_name, sha256_cert_fingerprints}, agency_color, agency_image,
+ * default_locale, web_report_learn_more_url, localizations[{msgid, translations[{lang, message}]}],
+ * headless) and internal/clients/app_sync.go + clients.go (GET, a 2xx status and an
+ * application/json Content-Type are required). The fixture (fixtures/apps.json) follows that
+ * shape; this server adds nothing to it and answers like a static file host: 200 with the file,
+ * 404 for any other path.
  */
 import { readFile } from 'node:fs/promises';
 import { createServer } from 'node:http';

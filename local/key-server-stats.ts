@@ -5,6 +5,11 @@
  * document per realm covering the last few days. It can be told to misbehave, per realm or for
  * every realm, so the job's failure handling is exercised against a real HTTP peer.
  *
+ * Mirrors google/exposure-notifications-server: internal/publish/stats.go (401 with code
+ * "unauthorized" for a missing, malformed or unverifiable bearer token, 500 "error reading stats"
+ * with code "internal_error"), internal/verification/authenticate_stats.go (the token check),
+ * pkg/api/v1/stats_types.go (the document and the {"error", "code", "padding"} body).
+ *
  * Which realm asks: the realm's own key says it (kid r<realm>v<id>); a realm on the system key is
  * told apart by a URL prefix /realms/<id>, which a key_server_url_override can carry. Anything
  * else is realm 0, "the default", which only `all` misbehaviour reaches.
@@ -168,7 +173,7 @@ export async function startKeyServerStats(options: KeyServerStatsOptions): Promi
 
   const verify = async (header: string | undefined): Promise<string> => {
     const token = /^Bearer (.+)$/.exec(header ?? '')?.[1];
-    if (!token) throw new Error('missing bearer token');
+    if (!token) throw new Error('Authorization header is not in `Bearer <token>` format');
     const { kid, alg } = decodeProtectedHeader(token);
     if (alg !== 'ES256') throw new Error(`alg ${String(alg)} is not ES256`);
     if (!kid) throw new Error('token has no kid');
@@ -208,7 +213,7 @@ export async function startKeyServerStats(options: KeyServerStatsOptions): Promi
       send(
         response,
         401,
-        JSON.stringify({ error: `unauthorized: ${(error as Error).message}`, code: 'unauthorized' }),
+        JSON.stringify({ error: (error as Error).message, code: 'unauthorized', padding: '' }),
       );
       return;
     }
@@ -221,7 +226,11 @@ export async function startKeyServerStats(options: KeyServerStatsOptions): Promi
         await delay(behaviour.delayMs);
         break;
       case 'fail':
-        send(response, 500, JSON.stringify({ error: 'internal error', code: 'internal' }));
+        send(
+          response,
+          500,
+          JSON.stringify({ error: 'error reading stats', code: 'internal_error', padding: '' }),
+        );
         return;
       case 'garbage':
         send(response, 200, '<html>this is not the stats you are looking for');
@@ -230,7 +239,7 @@ export async function startKeyServerStats(options: KeyServerStatsOptions): Promi
         send(response, 200, JSON.stringify({ days: [{ day: 'yesterday', publish_requests: 'many' }] }));
         return;
       case 'unauthorised':
-        send(response, 401, JSON.stringify({ error: 'unauthorized', code: 'unauthorized' }));
+        send(response, 401, JSON.stringify({ error: 'unauthorized', code: 'unauthorized', padding: '' }));
         return;
       default:
         break;

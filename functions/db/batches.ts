@@ -32,9 +32,26 @@ export interface BatchOptions {
    * scans) or `keys` (older servers). Tests force each in turn.
    */
   readonly strategy?: 'pages' | 'keys';
+  /**
+   * Asked before every batch but the first: true ends the walk there, its batches committed, with
+   * `complete: false`. A caller sharing a time budget between walks (cleanup-worker) yields this way;
+   * the first batch always runs, so every call makes progress.
+   */
+  readonly yieldWhen?: () => boolean;
+}
+
+/** What a walk did: rows changed, and whether it covered the whole table or yielded before. */
+export interface BatchResult {
+  readonly count: number;
+  readonly complete: boolean;
 }
 
 export async function deleteInBatches(db: Db, target: BatchTarget, options: BatchOptions): Promise<number> {
+  return (await inBatches(db, target, options, null)).count;
+}
+
+/** deleteInBatches that may yield (BatchOptions.yieldWhen) and says whether it finished. */
+export function deleteWithin(db: Db, target: BatchTarget, options: BatchOptions): Promise<BatchResult> {
   return inBatches(db, target, options, null);
 }
 
@@ -45,6 +62,16 @@ export async function updateInBatches(
   set: string,
   options: BatchOptions,
 ): Promise<number> {
+  return (await updateWithin(db, target, set, options)).count;
+}
+
+/** updateInBatches that may yield (BatchOptions.yieldWhen) and says whether it finished. */
+export function updateWithin(
+  db: Db,
+  target: BatchTarget,
+  set: string,
+  options: BatchOptions,
+): Promise<BatchResult> {
   // An updated row gets a new ctid; if it still matched it would be chosen again, forever. The id
   // keyset only moves forward, so it cannot loop.
   if (target.key === 'ctid') {
@@ -58,7 +85,7 @@ async function inBatches(
   target: BatchTarget,
   options: BatchOptions,
   set: string | null,
-): Promise<number> {
+): Promise<BatchResult> {
   if (!Number.isInteger(options.batchSize) || options.batchSize < 1) {
     throw new Error(`batch size must be a positive whole number, not ${options.batchSize}`);
   }
@@ -106,7 +133,7 @@ async function walkByPages(
   target: BatchTarget,
   options: BatchOptions,
   action: Action,
-): Promise<number> {
+): Promise<BatchResult> {
   const n = target.params.length;
   const { rows: size } = await db.query<{ pages: string; tuples: number; relpages: number }>(
     `SELECT (pg_relation_size(c.oid) / current_setting('block_size')::int)::text AS pages,
@@ -123,6 +150,7 @@ async function walkByPages(
   // At least one statement, even on an empty table, so a broken condition (a renamed column, a
   // missing table) fails every run instead of waiting for the first matching row.
   for (let page = 0; page < Math.max(pages, 1); page += step) {
+    if (page > 0 && options.yieldWhen?.()) return { count: total, complete: false };
     const { changed } = await batchStatement(
       db,
       options,
@@ -132,7 +160,7 @@ async function walkByPages(
     );
     total += changed;
   }
-  return total;
+  return { count: total, complete: true };
 }
 
 type Action = (chosen: string, returning?: boolean) => string;
@@ -168,12 +196,12 @@ async function walkByIdRanges(
   target: BatchTarget,
   options: BatchOptions,
   action: Action,
-): Promise<number> {
+): Promise<BatchResult> {
   const n = target.params.length;
   const { rows: bounds } = await db.query<{ low: string | null; high: string | null }>(
     `SELECT min(id)::text AS low, max(id)::text AS high FROM ${target.table}`,
   );
-  if (bounds[0].low === null || bounds[0].high === null) return 0;
+  if (bounds[0].low === null || bounds[0].high === null) return { count: 0, complete: true };
   const high = BigInt(bounds[0].high);
   const size = BigInt(options.batchSize);
   const sql = `WITH changed AS (
@@ -184,7 +212,10 @@ async function walkByIdRanges(
 
   let total = 0;
   let after = BigInt(bounds[0].low) - 1n;
+  let first = true;
   while (after < high) {
+    if (!first && options.yieldWhen?.()) return { count: total, complete: false };
+    first = false;
     const { rows, changed } = await batchStatement<{ changed: number; next: string | null }>(
       db,
       options,
@@ -196,7 +227,7 @@ async function walkByIdRanges(
     if (rows[0].next === null) break;
     after = BigInt(rows[0].next) - 1n;
   }
-  return total;
+  return { count: total, complete: true };
 }
 
 /**
@@ -209,7 +240,7 @@ async function walkByCtid(
   target: BatchTarget,
   options: BatchOptions,
   action: Action,
-): Promise<number> {
+): Promise<BatchResult> {
   const n = target.params.length;
   const sql = `WITH batch AS MATERIALIZED (
       SELECT ctid FROM ${target.table} WHERE (${target.where}) LIMIT $${n + 1}
@@ -219,7 +250,8 @@ async function walkByCtid(
     SELECT (SELECT count(*)::int FROM changed) AS changed,
            (SELECT count(*)::int FROM batch) AS chosen`;
   let total = 0;
-  for (;;) {
+  for (let first = true; ; first = false) {
+    if (!first && options.yieldWhen?.()) return { count: total, complete: false };
     const { rows, changed } = await batchStatement<{ changed: number; chosen: number }>(
       db,
       options,
@@ -230,6 +262,6 @@ async function walkByCtid(
     total += changed;
     // A short batch means nothing matched beyond it. Counting the rows chosen rather than those
     // changed keeps going when a concurrent change made some chosen rows no longer match.
-    if (rows[0].chosen < options.batchSize) return total;
+    if (rows[0].chosen < options.batchSize) return { count: total, complete: true };
   }
 }

@@ -1,24 +1,30 @@
 /**
  * The verification server's admin API, as much of it as the probes use: POST /api/issue issues a
  * code into verification_codes, POST /api/checkcodestatus reports whether it was claimed. Calls
- * need an admin API key (authorized_apps, looked up by HMAC as ENX does).
+ * need an admin API key (api-key-auth.ts, ENX's RequireAPIKey).
+ *
+ * Mirrors: internal/routes/adminapi.go (routes, admin keys only), pkg/controller/issueapi/issue.go
+ * and validate_code.go (test types, dates, the realm's allowed types), pkg/controller/codes/logic.go
+ * (404 code_not_found for a uuid not in the realm), pkg/api/api.go (error codes and body).
+ * Not mirrored: SMS sending, quotas, bulk issue, user reports (no job uses them).
  */
 import { createHmac, randomBytes, randomInt } from 'node:crypto';
 import type { Db } from '../../functions/core/db';
-import { API_KEY_TYPE } from '../../functions/jobs/e2e/bootstrap';
+import { ENX_API_KEY_TYPE, requireApiKey } from './api-key-auth';
+import type { ApiKeyVerifier } from './api-key-auth';
 import type { Route } from './http';
-import { apiError, authenticate, field, isReply, json } from './http';
+import { apiError, field, isReply, json } from './http';
 
-export interface CodeStore {
+export interface CodeStore extends ApiKeyVerifier {
   readonly db: Db;
-  readonly apiKeyDatabaseKey: Buffer;
   /** Codes are stored by HMAC under this key, as ENX stores them (never in the clear). */
   readonly codeHmacKey: Buffer;
   readonly now: () => Date;
 }
 
 export const TEST_TYPE_BITS: Readonly<Record<string, number>> = { confirmed: 2, likely: 4, negative: 8 };
-const ADMIN = { name: 'admin', value: API_KEY_TYPE.admin };
+/** The admin API's routes take admin keys only (internal/routes/adminapi.go). */
+const ADMIN = [ENX_API_KEY_TYPE.admin];
 
 export function codeDigest(key: Buffer, code: string): string {
   return createHmac('sha256', key).update(code).digest('base64');
@@ -30,7 +36,7 @@ export function adminRoutes(store: CodeStore): Record<string, Route> {
   return {
     '/api/issue': async ({ headers, body }) => {
       const now = store.now();
-      const caller = await authenticate(store.db, store.apiKeyDatabaseKey, headers, ADMIN, now);
+      const caller = await requireApiKey(store, headers, ADMIN, now);
       if (isReply(caller)) return caller;
       const testType = field(body, 'testType');
       const bit = typeof testType === 'string' ? TEST_TYPE_BITS[testType] : undefined;
@@ -90,7 +96,7 @@ export function adminRoutes(store: CodeStore): Record<string, Route> {
 
     '/api/checkcodestatus': async ({ headers, body }) => {
       const now = store.now();
-      const caller = await authenticate(store.db, store.apiKeyDatabaseKey, headers, ADMIN, now);
+      const caller = await requireApiKey(store, headers, ADMIN, now);
       if (isReply(caller)) return caller;
       const uuid = field(body, 'uuid');
       if (typeof uuid !== 'string' || !/^[0-9a-f-]{36}$/i.test(uuid)) {
@@ -101,7 +107,9 @@ export function adminRoutes(store: CodeStore): Record<string, Route> {
           WHERE uuid = $1 AND realm_id = $2 AND deleted_at IS NULL`,
         [uuid, caller.realmId],
       );
-      if (rows.length === 0) return apiError(404, 'no code with that uuid in this realm', 'not_found');
+      if (rows.length === 0) {
+        return apiError(404, 'code not found, it may have expired and been removed', 'code_not_found');
+      }
       return json(200, {
         claimed: rows[0].claimed === true,
         expiresAtTimestamp: seconds(rows[0].expires_at),

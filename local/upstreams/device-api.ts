@@ -3,25 +3,32 @@
  * code and hands out a verification token (a tokens row), POST /api/certificate spends the token
  * on a certificate over the phone's key HMAC. Calls need a device API key. The token is an opaque
  * random id rather than ENX's JWT: nothing downstream reads it but this stand-in.
+ *
+ * Mirrors: internal/routes/apiserver.go (routes, device keys only), pkg/controller/verifyapi/verify.go
+ * (400 code_invalid for an unknown or used code, 400 code_expired), pkg/controller/certapi/certificate.go
+ * (400 token_invalid for an unknown token, 400 token_expired for an expired or used one, 400
+ * hmac_invalid for an HMAC that is not 32 bytes), pkg/api/api.go (error codes and body), and
+ * api-key-auth.ts for the key check.
  */
 import { randomBytes } from 'node:crypto';
 import type { KeyManager } from '../../functions/adapters';
 import { withTransaction } from '../../functions/core/db';
-import { API_KEY_TYPE } from '../../functions/jobs/e2e/bootstrap';
+import { ENX_API_KEY_TYPE, requireApiKey } from './api-key-auth';
 import { isoDay } from '../../functions/jobs/e2e/tek';
 import type { CodeStore } from './admin-api';
 import { codeDigest } from './admin-api';
 import type { SystemCertificateKey } from './certificates';
 import { signJwt, signJwtWithWrongKey, signerForRealm } from './certificates';
 import type { Route } from './http';
-import { apiError, authenticate, field, isReply, json } from './http';
+import { apiError, field, isReply, json } from './http';
 
 export interface DeviceApiOptions extends CodeStore {
   readonly keyManager: KeyManager;
   readonly systemKey: SystemCertificateKey;
 }
 
-const DEVICE = { name: 'device', value: API_KEY_TYPE.device };
+/** The device API's routes take device keys only (internal/routes/apiserver.go). */
+const DEVICE = [ENX_API_KEY_TYPE.device];
 /** ENX's verification tokens live 24 h by default. */
 const TOKEN_LIFETIME_MS = 24 * 3_600_000;
 const INTERVAL_SECONDS = 600;
@@ -31,7 +38,7 @@ export function deviceRoutes(options: DeviceApiOptions): Record<string, Route> {
   return {
     '/api/verify': async ({ headers, body, fault }) => {
       const now = options.now();
-      const caller = await authenticate(db, options.apiKeyDatabaseKey, headers, DEVICE, now);
+      const caller = await requireApiKey(options, headers, DEVICE, now);
       if (isReply(caller)) return caller;
       const code = field(body, 'code');
       if (typeof code !== 'string' || code === '') return apiError(400, 'code is missing', 'missing_code');
@@ -50,8 +57,9 @@ export function deviceRoutes(options: DeviceApiOptions): Record<string, Route> {
             [caller.realmId, digest],
           );
           if (known.length === 0) return apiError(400, 'verification code invalid', 'code_invalid');
+          // A used code reads as invalid, as ENX answers it (pkg/controller/verifyapi/verify.go).
           return known[0].claimed
-            ? apiError(400, 'verification code used', 'code_invalid')
+            ? apiError(400, 'verification code invalid', 'code_invalid')
             : apiError(400, 'verification code expired', 'code_expired');
         }
         const token = randomBytes(32).toString('base64url');
@@ -75,7 +83,7 @@ export function deviceRoutes(options: DeviceApiOptions): Record<string, Route> {
 
     '/api/certificate': async ({ headers, body, fault }) => {
       const now = options.now();
-      const caller = await authenticate(db, options.apiKeyDatabaseKey, headers, DEVICE, now);
+      const caller = await requireApiKey(options, headers, DEVICE, now);
       if (isReply(caller)) return caller;
       const token = field(body, 'token');
       const keyHmac = field(body, 'ekeyhmac');
@@ -97,8 +105,9 @@ export function deviceRoutes(options: DeviceApiOptions): Record<string, Route> {
             [token, caller.realmId],
           );
           if (known.length === 0) return apiError(400, 'verification token invalid', 'token_invalid');
+          // ENX answers a used token with token_expired (pkg/controller/certapi/certificate.go).
           return known[0].used
-            ? apiError(400, 'verification token used', 'token_invalid')
+            ? apiError(400, 'verification token invalid', 'token_expired')
             : apiError(400, 'verification token expired', 'token_expired');
         }
         let signer;
@@ -108,7 +117,7 @@ export function deviceRoutes(options: DeviceApiOptions): Record<string, Route> {
           return apiError(
             500,
             `cannot sign certificates for this realm: ${(error as Error).message}`,
-            'internal',
+            'internal_server_error',
           );
         }
         const iat = Math.floor(now.getTime() / 1000);
@@ -141,7 +150,8 @@ export function deviceRoutes(options: DeviceApiOptions): Record<string, Route> {
         }
         return json(200, { certificate, error: '' });
       }).catch((error: unknown) => {
-        if (error instanceof CertificateSigningError) return apiError(500, error.message, 'internal');
+        if (error instanceof CertificateSigningError)
+          return apiError(500, error.message, 'internal_server_error');
         throw error;
       });
     },

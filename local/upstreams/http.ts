@@ -1,29 +1,38 @@
 /**
  * The plumbing every stand-in shares: a loopback HTTP server, JSON in and out (ENX's error shape
- * {"error", "errorCode"}), the generic faults (slow, 500, malformed JSON) applied before a route
- * runs, the /__faults control endpoint, and the API-key check the verification server makes.
+ * {"error", "errorCode", "error_code"}, pkg/api/api.go), the generic faults (slow, 500, malformed JSON) applied before a route
+ * runs, and the /__faults control endpoint. The API-key check is api-key-auth.ts.
  */
 import { createServer } from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Db } from '../../functions/core/db';
-import { apiKeyDigest } from '../../functions/jobs/e2e/bootstrap';
 import type { Fault, Faults } from './faults';
 import { DEFAULT_SLOW_MS, parseFaultRequest } from './faults';
 
 export interface Reply {
   readonly status: number;
+  /** Sent as JSON. */
   readonly body?: unknown;
+  /** Sent as text/plain instead of a JSON body (Go's http.Error answers). */
+  readonly text?: string;
   readonly headers?: Record<string, string>;
 }
 
 export const json = (status: number, body: unknown): Reply => ({ status, body });
+/**
+ * ENX's error body (pkg/api/api.go ErrorReturn, WithCode): the code under errorCode and again under
+ * the deprecated error_code.
+ */
 export const apiError = (status: number, error: string, errorCode: string): Reply =>
-  json(status, { error, errorCode });
+  json(status, { error, errorCode, error_code: errorCode });
+
+/** api.InternalError(): what ENX answers for a failure of its own. */
+export const internalError = (): Reply => apiError(500, 'internal error', 'internal_server_error');
 
 export interface RouteRequest {
   readonly method: string;
   readonly path: string;
+  readonly query: URLSearchParams;
   readonly headers: IncomingMessage['headers'];
   readonly body: unknown;
   /** The fault this request got, for the routes whose faults change what they compute. */
@@ -51,6 +60,11 @@ async function readBody(req: IncomingMessage): Promise<string> {
 }
 
 function write(res: ServerResponse, reply: Reply): void {
+  if (reply.text !== undefined) {
+    res.writeHead(reply.status, { 'Content-Type': 'text/plain; charset=utf-8', ...reply.headers });
+    res.end(reply.text);
+    return;
+  }
   const text = reply.body === undefined ? '' : JSON.stringify(reply.body);
   res.writeHead(reply.status, {
     ...(reply.body === undefined ? {} : { 'Content-Type': 'application/json' }),
@@ -80,14 +94,14 @@ export async function serveStandIn(
 ): Promise<StandIn> {
   const closing = new AbortController();
   const server = createServer((req, res) => {
-    void handle(req, res).catch((error: unknown) => {
-      if (!res.headersSent)
-        write(res, apiError(500, `stand-in failure: ${(error as Error).message}`, 'internal'));
+    // ENX hides its own failures behind a generic body (pkg/render/json.go); so does the stand-in.
+    void handle(req, res).catch(() => {
+      if (!res.headersSent) write(res, internalError());
     });
   });
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const path = new URL(req.url ?? '/', 'http://127.0.0.1').pathname;
+    const { pathname: path, searchParams: query } = new URL(req.url ?? '/', 'http://127.0.0.1');
     const text = await readBody(req);
     if (path === '/__faults') {
       if (req.method === 'GET') return write(res, json(200, faults.list()));
@@ -103,7 +117,8 @@ export async function serveStandIn(
         return write(res, apiError(400, (error as Error).message, 'bad_request'));
       }
     }
-    const route = routes[path];
+    // '/*' answers every path no other route takes (enx-redirect's catch-all landing handler).
+    const route = routes[path] ?? routes['/*'];
     if (!route) return write(res, apiError(404, `no route ${req.method} ${path}`, 'not_found'));
     let body: unknown;
     if (text !== '') {
@@ -115,14 +130,13 @@ export async function serveStandIn(
     }
     const fault = faults.take(path);
     if (fault?.mode === 'slow') await sleep(fault.delayMs ?? DEFAULT_SLOW_MS, closing.signal);
-    if (fault?.mode === '500')
-      return write(res, apiError(500, 'injected fault: internal server error', 'internal'));
+    if (fault?.mode === '500') return write(res, internalError());
     if (fault?.mode === 'malformed-json') {
       res.writeHead(200, { 'Content-Type': 'application/json' });
       res.end('{"certificate": "trunc');
       return;
     }
-    write(res, await route({ method: req.method ?? 'GET', path, headers: req.headers, body, fault }));
+    write(res, await route({ method: req.method ?? 'GET', path, query, headers: req.headers, body, fault }));
   }
 
   await new Promise<void>((resolve, reject) => {
@@ -140,38 +154,7 @@ export async function serveStandIn(
   };
 }
 
-export interface Caller {
-  readonly appId: number;
-  readonly realmId: number;
-}
-
-/**
- * The verification server's API-key check: the X-API-Key header's HMAC must be a live
- * authorized_apps row of the right type. A wrong, deleted or swept key fails like in production.
- */
-export async function authenticate(
-  db: Db,
-  hmacKey: Buffer,
-  headers: IncomingMessage['headers'],
-  type: { readonly name: string; readonly value: number },
-  now: Date,
-): Promise<Caller | Reply> {
-  const raw = headers['x-api-key'];
-  if (typeof raw !== 'string' || raw === '') return apiError(401, 'missing X-API-Key header', 'unauthorized');
-  const { rows } = await db.query<{ id: number; realm_id: number; api_key_type: number }>(
-    `UPDATE authorized_apps SET last_used_at = $2
-      WHERE api_key = $1 AND deleted_at IS NULL
-      RETURNING id, realm_id, api_key_type`,
-    [apiKeyDigest(hmacKey, raw), now],
-  );
-  if (rows.length === 0) return apiError(401, 'invalid API key', 'unauthorized');
-  if (rows[0].api_key_type !== type.value) {
-    return apiError(401, `the API key is not a ${type.name} key`, 'unauthorized');
-  }
-  return { appId: rows[0].id, realmId: rows[0].realm_id };
-}
-
-export function isReply(value: Caller | Reply): value is Reply {
+export function isReply<T extends object>(value: T | Reply): value is Reply {
   return 'status' in value;
 }
 

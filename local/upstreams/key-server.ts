@@ -1,6 +1,10 @@
 /**
- * The key server's publish API (POST /v1/publish), as much of it as the probes use. It checks an
- * upload the way the exposure-notifications key server does:
+ * The key server's publish API (POST /v1/publish), as much of it as the probes use. Mirrors
+ * google/exposure-notifications-server: internal/publish/publish_v1.go and publish.go (status and
+ * code per refusal: 401 unknown_health_authority_id, 401 health_authority_verification_certificate_invalid
+ * for every certificate problem, 400 bad_request, 400 missing_revision_token / invalid_revision_token /
+ * invalid_report_type_transition), pkg/api/v1/exposure_types.go (the body {"error", "code"}),
+ * internal/verification (the certificate check). It checks an upload the way that server does:
  * - the health authority is the configured one;
  * - the verification certificate is an ES256 JWT whose kid names a public key the server knows:
  *   the system key, or a realm key r<realm>v<id> whose signing_keys row is not deleted (a rotated
@@ -30,8 +34,16 @@ export interface KeyServerOptions {
   readonly now: () => Date;
 }
 
-/** The key server answers {"error", "code"}. */
+/** The key server answers {"error", "code"} (pkg/api/v1/exposure_types.go PublishResponse). */
 const refuse = (status: number, error: string, code: string): Reply => json(status, { error, code });
+
+/**
+ * Every certificate problem, the HMAC check included, is one 401 with one code
+ * (internal/publish/publish.go: "unable to validate diagnosis verification: <reason>").
+ */
+const CERTIFICATE_INVALID = 'health_authority_verification_certificate_invalid';
+const badCertificate = (reason: string): Reply =>
+  refuse(401, `unable to validate diagnosis verification: ${reason}`, CERTIFICATE_INVALID);
 
 /** Report-type changes a revision may make (the key server's allowed transitions). */
 const REVISIONS: Readonly<Record<string, readonly string[]>> = {
@@ -101,16 +113,12 @@ export function keyServerRoutes(options: KeyServerOptions): Record<string, Route
     try {
       kid = decodeProtectedHeader(token).kid;
     } catch {
-      return refuse(401, 'verificationPayload is not a JWT', 'unable_to_validate_certificate');
+      return badCertificate('verificationPayload is not a JWT');
     }
-    if (!kid) return refuse(401, 'the certificate has no kid', 'unable_to_validate_certificate');
+    if (!kid) return badCertificate('the certificate has no kid');
     const pem = await options.keys(kid).catch(() => undefined);
     if (!pem) {
-      return refuse(
-        401,
-        `no public key is registered for kid ${kid} (unknown, deleted or destroyed)`,
-        'unable_to_validate_certificate',
-      );
+      return badCertificate(`no public key is registered for kid ${kid} (unknown, deleted or destroyed)`);
     }
     const expected = await expectedClaims(kid);
     try {
@@ -129,7 +137,7 @@ export function keyServerRoutes(options: KeyServerOptions): Record<string, Route
           : code === 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED'
             ? `the certificate's signature does not verify with key ${kid}`
             : `the certificate is not valid: ${(error as Error).message}`;
-      return refuse(401, reason, 'unable_to_validate_certificate');
+      return badCertificate(reason);
     }
   }
 
@@ -146,7 +154,7 @@ export function keyServerRoutes(options: KeyServerOptions): Record<string, Route
       if (typeof keys === 'string') return refuse(400, keys, 'bad_request');
       const certificate = field(body, 'verificationPayload');
       if (typeof certificate !== 'string' || certificate === '') {
-        return refuse(401, 'verificationPayload is missing', 'missing_verification_payload');
+        return badCertificate('verificationPayload is missing');
       }
       const claims = await verifyCertificate(certificate);
       if ('status' in claims) return claims as Reply;
@@ -154,20 +162,21 @@ export function keyServerRoutes(options: KeyServerOptions): Record<string, Route
       const expected = exposureKeyHmac(keys, secret);
       const claimed = Buffer.from(String(claims.tekmac ?? ''), 'base64');
       if (secret.length === 0 || claimed.length !== expected.length || !timingSafeEqual(claimed, expected)) {
-        return refuse(401, 'the certificate HMAC does not match the uploaded keys', 'hmac_mismatch');
+        return badCertificate('the certificate HMAC does not match the uploaded keys');
       }
       const reportType = String(claims.reportType ?? '');
       const again = keys.filter((k) => published.has(k.key));
       const tokenText = String(field(body, 'revisionToken') ?? '');
       if (again.length > 0) {
-        const earlier = tokenText ? revisionTokens.get(tokenText) : undefined;
-        if (!earlier) {
+        if (!tokenText) {
           return refuse(
             400,
             `${again.length} key(s) were published before; a revision needs their revision token`,
-            'invalid_revision_token',
+            'missing_revision_token',
           );
         }
+        const earlier = revisionTokens.get(tokenText);
+        if (!earlier) return refuse(400, 'the revision token is not valid', 'invalid_revision_token');
         if (!again.every((k) => earlier.keys.has(k.key))) {
           return refuse(
             400,

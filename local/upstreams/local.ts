@@ -1,16 +1,16 @@
 /**
- * The upstreams as the local fleet runs them: started on the fleet's database and key manager,
- * with a fresh API-key HMAC key per start (the probes make their keys per run, so nothing needs it
- * across starts), and the e2e realm prepared the way a production realm with its own certificate
+ * The upstreams as the local fleet runs them: started on the fleet's database, key manager and
+ * local secret store (which holds the api_key_* secrets the probes and the stand-ins share), and the e2e realm prepared the way a production realm with its own certificate
  * key looks: use_realm_certificate_key and auto_rotate_certificate_key on, and a first active key
  * if it has none. realm-key-rotation-worker then rotates it like any realm, so a broken rotation
  * turns the local probes red.
  */
-import { randomBytes } from 'node:crypto';
 import type { KeyManager } from '../../functions/adapters';
+import { LocalSecretStore } from '../../functions/adapters/local-secret-store';
 import type { Env } from '../../functions/core/config';
 import type { Db } from '../../functions/core/db';
 import { ensureE2eRealm } from '../../functions/jobs/e2e/bootstrap';
+import { LOCAL_PROJECT } from '../local-env';
 import { startUpstreams } from './start';
 import type { Upstreams } from './start';
 
@@ -58,7 +58,8 @@ export async function startLocalUpstreams(options: LocalUpstreamsOptions): Promi
   return startUpstreams({
     db: options.db,
     keyManager: options.keyManager,
-    apiKeyDatabaseKey: randomBytes(32),
+    secretStore: new LocalSecretStore(options.db, { now: () => new Date() }),
+    secretsParent: `projects/${LOCAL_PROJECT}/secrets`,
     systemKey: {
       keyVersion: options.certificateSigningKey,
       kid: options.env?.CERTIFICATE_SIGNING_KEY_ID ?? 'v1',

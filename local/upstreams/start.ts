@@ -7,10 +7,11 @@
  * answers /__faults.
  */
 import { randomBytes } from 'node:crypto';
-import type { KeyManager } from '../../functions/adapters';
+import type { KeyManager, SecretStore } from '../../functions/adapters';
 import type { Db } from '../../functions/core/db';
 import { localKeyLookup } from '../key-server-stats';
 import { adminRoutes } from './admin-api';
+import { ensureApiKeySecrets } from './api-key-secrets';
 import type { SystemCertificateKey } from './certificates';
 import { deviceRoutes } from './device-api';
 import { Faults } from './faults';
@@ -22,8 +23,10 @@ import { redirectRoutes } from './redirect';
 export interface UpstreamsOptions {
   readonly db: Db;
   readonly keyManager: KeyManager;
-  /** The HMAC key authorized_apps.api_key is stored under (the probes' DB_APIKEY_DATABASE_KEY). */
-  readonly apiKeyDatabaseKey: Buffer;
+  /** Where the api_key_* secrets' values live (the secrets table names the versions), as for ENX. */
+  readonly secretStore: SecretStore;
+  /** Where a first pair of api_key_* secrets is created when the database has none. */
+  readonly secretsParent: string;
   readonly systemKey: SystemCertificateKey;
   /** The key server's one health authority (the probes' HEALTH_AUTHORITY_CODE). */
   readonly healthAuthorityId: string;
@@ -45,10 +48,11 @@ export interface Upstreams {
 
 export async function startUpstreams(options: UpstreamsOptions): Promise<Upstreams> {
   const now = options.now ?? (() => new Date());
+  await ensureApiKeySecrets(options.db, options.secretStore, options.secretsParent, now());
   const faults = new Faults();
   const store = {
     db: options.db,
-    apiKeyDatabaseKey: options.apiKeyDatabaseKey,
+    secretStore: options.secretStore,
     codeHmacKey: randomBytes(32),
     now,
   };
@@ -85,7 +89,6 @@ export async function startUpstreams(options: UpstreamsOptions): Promise<Upstrea
         KEY_SERVER: keyServer,
         ENX_REDIRECT_URL: redirect,
         HEALTH_AUTHORITY_CODE: options.healthAuthorityId,
-        DB_APIKEY_DATABASE_KEY: options.apiKeyDatabaseKey.toString('base64'),
       }),
       close: async () => {
         await Promise.all(started.map((standIn) => standIn.close()));

@@ -112,7 +112,9 @@ async function seedRealms(db: Db): Promise<{ wa: number; ca: number }> {
   for (const [realm_id, message_id, locale, message] of [
     [1, 'agency-name', 'en', 'Old name'],
     [1, 'obsolete-msg', 'en', 'Gone soon'],
-    [1, 'enx-onboarding-title', 'pt-br', 'Bem-vindo'],
+    // As the original wrote them, and as ENX's reader finds them: under the base language.
+    [1, 'agency-name', 'es', 'Departamento de Salud'],
+    [1, 'enx-onboarding-title', 'pt', 'Bem-vindo'],
     [2, 'agency-name', 'en', 'California'],
   ] as const) {
     await insertRow(db, 'dynamic_translations', {
@@ -159,7 +161,8 @@ const GOOD_FEED = {
           {
             msgid: 'agency-name',
             translations: [
-              { lang: 'en', message: 'Washington State Department of Health' },
+              { lang: 'en_US', message: 'Washington State Department of Health' },
+              { lang: 'es-419', message: 'Departamento de Salud' },
               { lang: 'pt-BR', message: 'Departamento de Saúde (Brasil)' },
               { lang: 'pt-PT', message: 'Departamento de Saúde (Portugal)' },
             ],
@@ -206,11 +209,13 @@ describe('appsync-worker', () => {
       await seedRealms(db);
       feed.json(GOOD_FEED);
 
-      await expect(run().result).resolves.toEqual({
+      const { result, logs } = run();
+      await expect(result).resolves.toEqual({
         feedEntries: 3,
+        malformedEntries: 0,
         realmsSynced: 2,
         realmsUpdated: 1,
-        translations: { added: 2, updated: 1, deleted: 2 },
+        translations: { added: 1, updated: 1, deleted: 2 },
         appsAdded: 2,
         skippedRegions: [],
       });
@@ -258,29 +263,36 @@ describe('appsync-worker', () => {
           message: 'Washington State Department of Health',
           updated_at: NOW,
         },
+        // The original's es row: the feed's es-419 reads as es, same message, so it is left alone.
         {
           realm_id: 1,
           message_id: 'agency-name',
-          locale: 'pt-br',
+          locale: 'es',
+          message: 'Departamento de Salud',
+          updated_at: EARLIER,
+        },
+        // pt-BR and pt-PT both read as pt: the first listed is kept, the collision logged.
+        {
+          realm_id: 1,
+          message_id: 'agency-name',
+          locale: 'pt',
           message: 'Departamento de Saúde (Brasil)',
           updated_at: NOW,
         },
-        {
-          realm_id: 1,
-          message_id: 'agency-name',
-          locale: 'pt-pt',
-          message: 'Departamento de Saúde (Portugal)',
-          updated_at: NOW,
-        },
-        // Unchanged message with a dashed id and a full locale: kept as it was.
+        // Unchanged message with a dashed id: kept as it was.
         {
           realm_id: 1,
           message_id: 'enx-onboarding-title',
-          locale: 'pt-br',
+          locale: 'pt',
           message: 'Bem-vindo',
           updated_at: EARLIER,
         },
       ]);
+      const collisions = logs.lines
+        .map((line) => JSON.parse(line))
+        .filter((line) => line.event === 'appsync_locale_collision')
+        .map((line) => [line.severity, line.messageId, line.kept, line.dropped]);
+      expect(collisions).toEqual([['WARNING', 'agency-name', 'pt-br', 'pt-pt']]);
 
       const apps = await db.query(
         `SELECT name, realm_id, url, os, app_id, sha, headless, disable_redirect, created_at, updated_at, deleted_at
@@ -362,6 +374,7 @@ describe('appsync-worker', () => {
       clock.set(new Date(NOW.getTime() + 4 * 3600_000));
       await expect(run().result).resolves.toEqual({
         feedEntries: 3,
+        malformedEntries: 0,
         realmsSynced: 2,
         realmsUpdated: 0,
         translations: { added: 0, updated: 0, deleted: 0 },
@@ -418,7 +431,7 @@ describe('appsync-worker', () => {
       await seedRealms(db);
       feed.json({ apps: [app('US-WA')] });
       await expect(run().result).resolves.toMatchObject({
-        translations: { added: 0, updated: 0, deleted: 3 },
+        translations: { added: 0, updated: 0, deleted: 4 },
       });
       expect((await db.query('SELECT realm_id FROM dynamic_translations')).rows).toEqual([{ realm_id: 2 }]);
     });
@@ -465,12 +478,6 @@ describe('appsync-worker', () => {
         {},
         /reported an error: feed is being rebuilt/,
       ],
-      [
-        'a schema error in a later entry',
-        () => feed.json({ apps: [...GOOD_FEED.apps, app('US-CA', {}, { package_name: '' })] }),
-        {},
-        /is malformed: apps\[3\]\.android_target\.package_name must be a non-empty string/,
-      ],
     ])('%s', async (_name, serve, env, message) => {
       const db = database.pool;
       await seedRealms(db);
@@ -478,6 +485,55 @@ describe('appsync-worker', () => {
       serve();
       await expect(run(env).result).rejects.toThrow(message);
       expect(await snapshot(db)).toEqual(before);
+    });
+
+    it('a malformed entry for a region with no realm here is logged and skipped; the others sync', async () => {
+      const db = database.pool;
+      await seedRealms(db);
+      feed.json({ apps: [app('US-ZZ', {}, { package_name: '' }), { junk: true }, ...GOOD_FEED.apps] });
+      const { result, logs } = run();
+      await expect(result).resolves.toMatchObject({
+        feedEntries: 5,
+        malformedEntries: 2,
+        realmsSynced: 2,
+      });
+      const skipped = logs.lines
+        .map((line) => JSON.parse(line))
+        .filter((line) => line.event === 'appsync_entry_skipped')
+        .map((line) => [line.severity, line.region, line.index]);
+      expect(skipped).toEqual([
+        ['WARNING', 'US-ZZ', 0],
+        ['WARNING', null, 1],
+      ]);
+    });
+
+    it('a malformed entry for a realm here fails that realm only, naming the entry', async () => {
+      const db = database.pool;
+      await seedRealms(db);
+      const before = await snapshot(db);
+      feed.json({ apps: [...GOOD_FEED.apps, app('US-CA', {}, { package_name: '' })] });
+      const error = await run().result.then(
+        () => undefined,
+        (caught: unknown) => caught as StepsFailedError,
+      );
+      expect(error).toBeInstanceOf(StepsFailedError);
+      expect(error?.failures).toEqual([
+        {
+          step: 'California (US-CA)',
+          error: expect.stringMatching(
+            /entry for US-CA is malformed, so realm California was not synced: apps\[3\]\.android_target\.package_name must be a non-empty string/,
+          ),
+        },
+      ]);
+      const caRows = (snap: unknown) =>
+        JSON.stringify(
+          (snap as Record<string, { realm_id?: number; id: number }[]>).mobile_apps.filter(
+            (row) => row.realm_id === 2,
+          ),
+        );
+      expect(caRows(await snapshot(db))).toBe(caRows(before));
+      const wa = await db.query('SELECT agency_background_color FROM realms WHERE id = 1');
+      expect(wa.rows[0].agency_background_color).toBe('#aabbcc');
     });
 
     it('a feed that does not answer in APP_SYNC_TIMEOUT', async () => {
@@ -642,7 +698,7 @@ describe('appsync-worker', () => {
         result: {
           realmsSynced: 2,
           realmsUpdated: 1,
-          translations: { added: 2, updated: 1, deleted: 2 },
+          translations: { added: 1, updated: 1, deleted: 2 },
           appsAdded: 2,
           skippedRegions: [],
         },

@@ -4,6 +4,8 @@
  * unreachable upstream, and a revision refused by the key server.
  */
 import { randomBytes } from 'node:crypto';
+import { onlyAdapters } from '../../functions/adapters';
+import type { SecretStore } from '../../functions/adapters/secret-store';
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { systemClock } from '../../functions/core/clock';
@@ -29,8 +31,12 @@ type Probe = 'default' | 'revise' | 'redirect';
 async function failureOf(
   probe: Probe,
   env: Env = {},
+  secretStore?: SecretStore,
 ): Promise<{ step: string; error: string; partial: Record<string, unknown> }> {
-  const { context } = world.context(systemClock);
+  const { context: shared } = world.context(systemClock);
+  const context = secretStore
+    ? { ...shared, adapters: onlyAdapters({ keyManager: shared.adapters.keyManager, secretStore }) }
+    : shared;
   const run =
     probe === 'redirect'
       ? runE2eRedirect(context, e2eRedirectConfig.parse({ ...world.env, ...env }))
@@ -67,7 +73,7 @@ describe('injected faults fail the step that notices them', () => {
       { mode: '500' },
       'issue',
       new RegExp(
-        `^POST ${URL}/api/issue answered HTTP 500 with error \\(internal\\) "injected fault: internal server error"; expected HTTP 200 with a code and its uuid$`,
+        `^POST ${URL}/api/issue answered HTTP 500 with error \\(internal_server_error\\) "internal error"; expected HTTP 200 with a code and its uuid$`,
       ),
     ],
     [
@@ -100,14 +106,14 @@ describe('injected faults fail the step that notices them', () => {
       'default',
       { mode: 'wrong-signature' },
       'publish',
-      /\/v1\/publish answered HTTP 401 with error \(unable_to_validate_certificate\) "the certificate's signature does not verify with key v1"/,
+      /\/v1\/publish answered HTTP 401 with error \(health_authority_verification_certificate_invalid\) "unable to validate diagnosis verification: the certificate's signature does not verify with key v1"/,
     ],
     [
       'an expired certificate',
       'default',
       { mode: 'expired-token' },
       'publish',
-      /\/v1\/publish answered HTTP 401 with error \(unable_to_validate_certificate\) "the certificate has expired"; expected HTTP 200 accepting the keys, with a revision token$/,
+      /\/v1\/publish answered HTTP 401 with error \(health_authority_verification_certificate_invalid\) "unable to validate diagnosis verification: the certificate has expired"; expected HTTP 200 accepting the keys, with a revision token$/,
     ],
     ['the key server answering 500', 'revise', { mode: '500' }, 'publish', /\/v1\/publish answered HTTP 500/],
     [
@@ -160,12 +166,17 @@ describe('injected faults fail the step that notices them', () => {
   });
 
   it('an API key the verification server does not know fails the first call', async () => {
-    // The probe stores its keys under another HMAC key than the server looks them up with.
-    const failure = await failureOf('default', {
-      DB_APIKEY_DATABASE_KEY: randomBytes(32).toString('base64'),
-    });
+    // The probe reads other secret values than the server (say another project's Secret Manager).
+    const store = world.secretStore;
+    const otherValues: SecretStore = {
+      addSecretVersion: (...args) => store.addSecretVersion(...args),
+      destroySecretVersion: (name) => store.destroySecretVersion(name),
+      listSecretVersions: (name) => store.listSecretVersions(name),
+      accessSecretVersion: async () => randomBytes(128),
+    };
+    const failure = await failureOf('default', {}, otherValues);
     expect(failure.step).toBe('issue');
-    expect(failure.error).toMatch(/answered HTTP 401 with error \(unauthorized\) "invalid API key"/);
+    expect(failure.error).toMatch(/answered HTTP 401 with error "unauthorized"/);
   });
 
   it('an upstream that is not listening fails naming the URL', async () => {

@@ -19,6 +19,7 @@ import {
   STALE_KEY_AGE_MS,
 } from '../../functions/jobs/e2e/bootstrap';
 import type { RunKeys } from '../../functions/jobs/e2e/bootstrap';
+import { readApiKeySecrets } from '../../functions/jobs/e2e/api-key';
 import { e2eFlowConfig } from '../../functions/jobs/e2e/config';
 import type { E2eFlowConfig } from '../../functions/jobs/e2e/config';
 import {
@@ -82,7 +83,12 @@ describe('realm certificate keys', () => {
     const key = await world.keys.createSigningKey(REALM_KEY_RING, `realm-${realmId}`);
     versionA = await world.keys.createKeyVersion(key);
     rowA = await addKeyRow(versionA, true);
-    keys = await createRunKeys(world.db.pool, realmId, world.apiKeyDatabaseKey, new Date());
+    keys = await createRunKeys(
+      world.db.pool,
+      realmId,
+      await readApiKeySecrets(world.db.pool, world.secretStore),
+      new Date(),
+    );
   });
   afterEach(async () => deleteRunKeys(world.db.pool, keys));
 
@@ -147,7 +153,7 @@ describe('realm certificate keys', () => {
     await world.keys.destroyKeyVersion(versionA);
     await world.db.pool.query('UPDATE signing_keys SET deleted_at = now() WHERE id = $1', [rowA]);
     await expect(publishKeys(probe, 'publish', config, alsoSignedByA)).rejects.toThrow(
-      `answered HTTP 401 with error (unable_to_validate_certificate) "no public key is registered for kid r${realmId}v${rowA} (unknown, deleted or destroyed)"`,
+      `answered HTTP 401 with error (health_authority_verification_certificate_invalid) "unable to validate diagnosis verification: no public key is registered for kid r${realmId}v${rowA} (unknown, deleted or destroyed)"`,
     );
     // New certificates come from B, so the probe itself stays green.
     await expect(runDefault().promise).resolves.toMatchObject({ flow: 'default' });
@@ -159,7 +165,7 @@ describe('realm certificate keys', () => {
     expect(failed.step).toBe('certificate');
     expect(failed.error).toMatch(
       new RegExp(
-        `answered HTTP 500 with error \\(internal\\) "signing with r${realmId}v${rowA} failed: key version .* is DESTROYED and cannot sign"`,
+        `answered HTTP 500 with error \\(internal_server_error\\) "signing with r${realmId}v${rowA} failed: key version .* is DESTROYED and cannot sign"`,
       ),
     );
   });
@@ -177,7 +183,12 @@ describe('e2e API keys and bootstrap', () => {
     const clock = new ManualClock('2026-11-23T10:00:00Z');
     const realmId = (await ensureE2eRealm(world.db.pool, clock.now())).id;
     // A run that died before its finally: its two keys stay behind.
-    await createRunKeys(world.db.pool, realmId, world.apiKeyDatabaseKey, clock.now());
+    await createRunKeys(
+      world.db.pool,
+      realmId,
+      await readApiKeySecrets(world.db.pool, world.secretStore),
+      clock.now(),
+    );
     expect(await count('authorized_apps')).toBe(2);
 
     // Five minutes later the keys could belong to a run still in flight: left alone.

@@ -4,6 +4,7 @@
  * in the database (a claimed code, a spent token, no API keys); the redirect probe without
  * ENX_REDIRECT_URL failing loudly; and no raw API key in any log line, answer or ledger row.
  */
+import { readApiKeySecrets } from '../../functions/jobs/e2e/api-key';
 import { E2E_REALM_NAME } from '../../functions/jobs/e2e/bootstrap';
 import { createHarness, ledgerAttempts } from '../support/harness';
 import type { Harness } from '../support/harness';
@@ -105,7 +106,7 @@ describe('e2e probes against the loopback upstreams', () => {
     const [attempt] = await ledgerAttempts(harness.db, 'e2e-default').then((all) => all.slice(-1));
     expect(attempt.state).toBe('failed');
     expect(attempt.error).toMatch(
-      /^certificate: POST http:\/\/127\.0\.0\.1:\d+\/api\/certificate answered HTTP 500 with error \(internal\) "injected fault: internal server error"; expected HTTP 200 with a verification certificate$/,
+      /^certificate: POST http:\/\/127\.0\.0\.1:\d+\/api\/certificate answered HTTP 500 with error \(internal_server_error\) "internal error"; expected HTTP 200 with a verification certificate$/,
     );
     expect(attempt.result).toMatchObject({
       failedStep: 'certificate',
@@ -130,7 +131,11 @@ describe('e2e probes against the loopback upstreams', () => {
     const { rows } = await world.db.pool.query('SELECT error, result FROM enx_jobs_attempts');
     const everything = [...harness.logs.lines, ...bodies, JSON.stringify(rows)].join('\n');
     for (const key of sentApiKeys) expect(everything).not.toContain(key);
-    expect(everything).not.toContain(world.apiKeyDatabaseKey.toString('base64'));
+    const secrets = await readApiKeySecrets(world.db.pool, world.secretStore);
+    for (const secret of [secrets.database, secrets.signature]) {
+      expect(everything).not.toContain(secret.toString('base64'));
+      expect(everything).not.toContain(secret.toString('base64url'));
+    }
   });
 });
 

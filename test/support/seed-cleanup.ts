@@ -4,7 +4,7 @@
  * out its own rows and timestamps so the thresholds under test are visible where they are asserted.
  */
 import { onlyAdapters } from '../../functions/adapters';
-import type { KeyManager } from '../../functions/adapters';
+import type { KeyManager, SecretStore } from '../../functions/adapters';
 import { LocalGauges } from '../../functions/adapters/gauges';
 import { LocalKeyManager } from '../../functions/adapters/local-key-manager';
 import type { Clock } from '../../functions/core/clock';
@@ -108,7 +108,7 @@ export function testCleanupConfig(env: Env = {}): CleanupConfig {
 export function cleanupContext(
   db: Db,
   clock: Clock,
-  options: { keyManager?: KeyManager; signal?: AbortSignal } = {},
+  options: { keyManager?: KeyManager; secretStore?: SecretStore; signal?: AbortSignal } = {},
 ): { context: JobContext; logs: ReturnType<typeof memoryWriter> } {
   const logs = memoryWriter();
   const now = clock.now();
@@ -122,6 +122,7 @@ export function cleanupContext(
     adapters: onlyAdapters({
       keyManager: options.keyManager ?? new LocalKeyManager(db, clock),
       gauges: new LocalGauges(),
+      ...(options.secretStore ? { secretStore: options.secretStore } : {}),
     }),
   };
   return { context, logs };

@@ -4,8 +4,8 @@
  * points the probes at them, and a JobContext to run a probe directly. Time for the stand-ins is
  * a variable the test can move (`world.setNow`).
  */
-import { randomBytes } from 'node:crypto';
 import { LocalKeyManager } from '../../functions/adapters/local-key-manager';
+import { LocalSecretStore } from '../../functions/adapters/local-secret-store';
 import type { Clock } from '../../functions/core/clock';
 import type { Env } from '../../functions/core/config';
 import type { JobContext } from '../../functions/core/job-spec';
@@ -25,7 +25,7 @@ export interface E2eWorld {
   readonly db: TestDatabase;
   readonly keys: LocalKeyManager;
   readonly upstreams: Upstreams;
-  readonly apiKeyDatabaseKey: Buffer;
+  readonly secretStore: LocalSecretStore;
   /** What the probes' config reads: the stand-ins' URLs and shared keys, plus a short timeout. */
   readonly env: Env;
   /** The stand-ins' clock; undefined means the real time. */
@@ -39,12 +39,13 @@ export async function startE2eWorld(database?: TestDatabase): Promise<E2eWorld> 
   const systemClock = { now: () => new Date() };
   const keys = new LocalKeyManager(db.pool, systemClock);
   const systemVersion = await keys.createKeyVersion(SYSTEM_CERTIFICATE_KEY);
-  const apiKeyDatabaseKey = randomBytes(32);
+  const secretStore = new LocalSecretStore(db.pool, systemClock);
   let fixedNow: Date | undefined;
   const upstreams = await startUpstreams({
     db: db.pool,
     keyManager: keys,
-    apiKeyDatabaseKey,
+    secretStore,
+    secretsParent: 'projects/enx-test-project/secrets',
     systemKey: {
       keyVersion: systemVersion,
       kid: 'v1',
@@ -58,12 +59,12 @@ export async function startE2eWorld(database?: TestDatabase): Promise<E2eWorld> 
     db,
     keys,
     upstreams,
-    apiKeyDatabaseKey,
+    secretStore,
     env: { ...upstreams.env(), E2E_REQUEST_TIMEOUT: '2s', E2E_SKIP_SMS: 'true' },
     setNow: (now) => {
       fixedNow = now;
     },
-    context: (clock, signal) => cleanupContext(db.pool, clock, { keyManager: keys, signal }),
+    context: (clock, signal) => cleanupContext(db.pool, clock, { keyManager: keys, secretStore, signal }),
     close: async () => {
       await upstreams.close();
       if (!database) await db.drop();

@@ -5,7 +5,7 @@
 import {
   normaliseColor,
   normaliseFingerprints,
-  normaliseLocale,
+  dynamicLocale,
   parseFeed,
 } from '../../functions/jobs/appsync-worker/feed';
 
@@ -39,7 +39,9 @@ function feedError(body: unknown): string {
 
 describe('parseFeed', () => {
   it('reads a well-formed entry, defaulting absent optional fields to empty', () => {
-    const [entry] = parseFeed({ apps: [app({ headless: true })] });
+    const {
+      apps: [entry],
+    } = parseFeed({ apps: [app({ headless: true })] });
     expect(entry).toEqual({
       index: 0,
       region: 'US-WA',
@@ -59,7 +61,7 @@ describe('parseFeed', () => {
   });
 
   it('accepts an empty list', () => {
-    expect(parseFeed({ apps: [] })).toEqual([]);
+    expect(parseFeed({ apps: [] })).toEqual({ apps: [], rejected: [] });
   });
 
   it.each([
@@ -89,6 +91,21 @@ describe('parseFeed', () => {
       'apps[0].localizations[0].msgid must be a non-empty string',
     ],
     [{ apps: [7] }, 'apps[0] must be an object'],
+  ])('sets %j aside naming the field, keeping the well-formed entries', (body, message) => {
+    const { apps, rejected } = parseFeed(body);
+    expect(rejected).toEqual([expect.objectContaining({ error: message })]);
+    expect(apps).toHaveLength(body.apps.length - 1);
+  });
+
+  it('keeps the region of a rejected entry when it can be read, upper case', () => {
+    const { rejected } = parseFeed({ apps: [app({ region: 'us-ca', headless: 'yes' }), 7] });
+    expect(rejected).toEqual([
+      { index: 0, region: 'US-CA', error: 'apps[0].headless must be true or false' },
+      { index: 1, region: undefined, error: 'apps[1] must be an object' },
+    ]);
+  });
+
+  it.each([
     [{ apps: 'none' }, 'apps must be an array'],
     [{}, 'apps must be an array'],
     [[], 'the feed must be a JSON object with an "apps" array'],
@@ -132,11 +149,18 @@ describe('normaliseColor', () => {
   });
 });
 
-describe('normaliseLocale', () => {
-  it('keeps full locales, lower-cased, instead of truncating them to two letters', () => {
-    expect(normaliseLocale('pt-BR')).toBe('pt-br');
-    expect(normaliseLocale('pt-PT')).toBe('pt-pt');
-    expect(normaliseLocale(' EN ')).toBe('en');
-    expect(normaliseLocale('es-419')).toBe('es-419');
+describe('dynamicLocale', () => {
+  it("stores the base language ENX's LookupDynamic reads, keeping 3-letter languages whole", () => {
+    expect(dynamicLocale('pt-BR')).toBe('pt');
+    expect(dynamicLocale('en_US')).toBe('en');
+    expect(dynamicLocale(' EN ')).toBe('en');
+    expect(dynamicLocale('es-419')).toBe('es');
+    expect(dynamicLocale('fil-PH')).toBe('fil');
+    expect(dynamicLocale('haw')).toBe('haw');
+  });
+
+  it('refuses a tag without a language code', () => {
+    expect(() => dynamicLocale('419')).toThrow('"419" does not start with a language code like en or fil');
+    expect(() => dynamicLocale('')).toThrow();
   });
 });

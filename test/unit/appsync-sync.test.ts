@@ -17,13 +17,15 @@ import {
 const FP = Array.from({ length: 32 }, () => 'AB').join(':');
 
 function entries(...apps: Record<string, unknown>[]): readonly FeedApp[] {
-  return parseFeed({
+  const { apps: parsed, rejected } = parseFeed({
     apps: apps.map((fields) => ({
       region: 'US-WA',
       android_target: { package_name: 'gov.example', sha256_cert_fingerprints: FP },
       ...fields,
     })),
   });
+  expect(rejected).toEqual([]);
+  return parsed;
 }
 
 describe('desiredBranding', () => {
@@ -52,8 +54,8 @@ describe('desiredBranding', () => {
 });
 
 describe('desiredTranslations', () => {
-  it('keeps pt-BR and pt-PT apart and message ids with dashes whole', () => {
-    const wanted = desiredTranslations(
+  it('stores base languages, logs pt-BR / pt-PT as a collision, keeps message ids with dashes whole', () => {
+    const { wanted, collisions } = desiredTranslations(
       entries({
         localizations: [
           {
@@ -61,27 +63,57 @@ describe('desiredTranslations', () => {
             translations: [
               { lang: 'pt-BR', message: 'Brasil' },
               { lang: 'pt-PT', message: 'Portugal' },
-              { lang: 'EN', message: 'English' },
+              { lang: 'en_US', message: 'English' },
+              { lang: 'fil', message: 'Filipino' },
             ],
           },
         ],
       }),
     );
     expect([...wanted.values()]).toEqual([
-      { messageId: 'enx-onboarding-title', locale: 'pt-br', message: 'Brasil' },
-      { messageId: 'enx-onboarding-title', locale: 'pt-pt', message: 'Portugal' },
+      { messageId: 'enx-onboarding-title', locale: 'pt', message: 'Brasil' },
       { messageId: 'enx-onboarding-title', locale: 'en', message: 'English' },
+      { messageId: 'enx-onboarding-title', locale: 'fil', message: 'Filipino' },
+    ]);
+    expect(collisions).toEqual([
+      { messageId: 'enx-onboarding-title', locale: 'pt', kept: 'pt-br', dropped: 'pt-pt' },
     ]);
   });
 
-  it('keeps the last message for a pair listed twice', () => {
-    const wanted = desiredTranslations(
+  it('prefers the bare language over a regional variant, wherever it is listed', () => {
+    const { wanted } = desiredTranslations(
+      entries({
+        localizations: [
+          {
+            msgid: 'a',
+            translations: [
+              { lang: 'es-MX', message: 'México' },
+              { lang: 'es', message: 'Español' },
+            ],
+          },
+        ],
+      }),
+    );
+    expect([...wanted.values()]).toEqual([{ messageId: 'a', locale: 'es', message: 'Español' }]);
+  });
+
+  it('keeps the last message for a tag listed twice, without calling it a collision', () => {
+    const { wanted, collisions } = desiredTranslations(
       entries(
         { localizations: [{ msgid: 'a', translations: [{ lang: 'en', message: 'first' }] }] },
         { localizations: [{ msgid: 'a', translations: [{ lang: 'EN', message: 'second' }] }] },
       ),
     );
     expect([...wanted.values()]).toEqual([{ messageId: 'a', locale: 'en', message: 'second' }]);
+    expect(collisions).toEqual([]);
+  });
+
+  it('names the entry whose tag has no language code', () => {
+    expect(() =>
+      desiredTranslations(
+        entries({}, { localizations: [{ msgid: 'a', translations: [{ lang: '419', message: 'x' }] }] }),
+      ),
+    ).toThrow('apps[1].localizations[0].translations[0].lang: "419" does not start with a language code');
   });
 
   it('never confuses pairs whose joined forms would be the same', () => {

@@ -125,12 +125,31 @@ function parseApp(value: Json, index: number): FeedApp {
   };
 }
 
+/** A feed entry whose structure is wrong, with its region when that much could be read. */
+export interface RejectedEntry {
+  readonly index: number;
+  /** Upper case, as realms are looked up; undefined when the entry has no readable region. */
+  readonly region: string | undefined;
+  readonly error: string;
+}
+
+export interface Feed {
+  readonly apps: readonly FeedApp[];
+  readonly rejected: readonly RejectedEntry[];
+}
+
+function readableRegion(value: Json): string | undefined {
+  if (!isObject(value) || typeof value.region !== 'string' || value.region.trim() === '') return undefined;
+  return value.region.trim().toUpperCase();
+}
+
 /**
- * A decoded feed body into typed entries. Structure (types, required fields) is checked here for
- * the whole feed, so a malformed feed fails before any realm is touched; value rules that belong to
- * one realm (the color, the fingerprints) are checked when that realm syncs.
+ * A decoded feed body into typed entries. A body that is not a feed at all fails whole. An entry
+ * of the wrong structure is set aside with its error: the feed is Google's and lists every region,
+ * so the caller decides per region (run.ts) whether it matters here. Value rules that belong to
+ * one realm (the color, the fingerprints, the locales) are checked when that realm syncs.
  */
-export function parseFeed(body: Json): readonly FeedApp[] {
+export function parseFeed(body: Json): Feed {
   if (!isObject(body)) throw new FeedError('the feed must be a JSON object with an "apps" array');
   const reported = body.error ?? body.Error;
   if (reported !== undefined && reported !== null && reported !== '') {
@@ -139,7 +158,17 @@ export function parseFeed(body: Json): readonly FeedApp[] {
     );
   }
   if (!Array.isArray(body.apps)) throw new FeedError('apps must be an array');
-  return body.apps.map(parseApp);
+  const apps: FeedApp[] = [];
+  const rejected: RejectedEntry[] = [];
+  body.apps.forEach((value: Json, index: number) => {
+    try {
+      apps.push(parseApp(value, index));
+    } catch (error) {
+      if (!(error instanceof FeedError)) throw error;
+      rejected.push({ index, region: readableRegion(value), error: error.message });
+    }
+  });
+  return { apps, rejected };
 }
 
 const FINGERPRINT = /^[0-9A-F]{2}(:[0-9A-F]{2}){31}$/;
@@ -175,12 +204,19 @@ export function normaliseColor(raw: string): string {
   return color;
 }
 
+const LANGUAGE = /^[a-z]{2,8}$/;
+
 /**
- * A translation's locale: lower case, kept whole. The original truncated to two letters, so
- * pt-BR and pt-PT collided and the last one silently won.
+ * The locale a dynamic translation is stored under: the tag's base language, lower case (`en_US`
+ * → `en`, `pt-BR` → `pt`, `fil-PH` → `fil`). ENX's only reader, internal/i18n/i18n.go LookupDynamic,
+ * matches a request's language against the stored locales and then reads the matched tag's base
+ * language (Canonicalize: `tag.Raw()` base), so a row under `en_us` or `pt-br` is never read. The
+ * original truncated to two letters, which reached `en` but turned `fil` into `fi` (Finnish).
  */
-export function normaliseLocale(lang: string): string {
-  return lang.trim().toLowerCase();
+export function dynamicLocale(lang: string): string {
+  const base = lang.trim().toLowerCase().split(/[-_]/)[0];
+  if (!LANGUAGE.test(base)) throw new Error(`"${lang}" does not start with a language code like en or fil`);
+  return base;
 }
 
 /** Reads at most `limit` bytes; past it, stops reading and fails instead of truncating. */
@@ -196,7 +232,7 @@ function readLimited(response: Response, limit: number, url: string): Promise<st
 }
 
 /** GET the feed and validate it; throws FeedError (or the job's abort reason) when it is unusable. */
-export async function fetchFeed(url: string, options: FetchOptions): Promise<readonly FeedApp[]> {
+export async function fetchFeed(url: string, options: FetchOptions): Promise<Feed> {
   const timeout = AbortSignal.timeout(options.timeoutMs);
   const signal = AbortSignal.any([options.signal, timeout]);
   try {

@@ -1,7 +1,7 @@
 /**
  * appsync-worker: syncs Google's published list of Android EN Express apps into the realms it
- * names (enx-jobs.md §1). The feed is fetched and validated whole first, so a broken feed changes
- * nothing; then each realm syncs in its own transaction, as an independent step: a realm that fails
+ * names (enx-jobs.md §1). The feed is fetched and validated first, so a feed that is not one changes
+ * nothing; a malformed entry fails only its own realm, or is skipped when no realm here uses it; then each realm syncs in its own transaction, as an independent step: a realm that fails
  * is rolled back and named, the others still sync, and the run fails so the alert sees it.
  */
 import { withTransaction } from '../../core/db';
@@ -9,8 +9,8 @@ import type { JobContext, JobResult } from '../../core/job-spec';
 import { runSteps } from '../../core/steps';
 import type { Step, StepReport } from '../../core/steps';
 import type { AppsyncConfig } from './config';
-import { fetchFeed } from './feed';
-import type { FeedApp } from './feed';
+import { fetchFeed, FeedError } from './feed';
+import type { FeedApp, RejectedEntry } from './feed';
 import { syncRealm } from './sync';
 import type { RealmRef, RealmSyncResult } from './sync';
 
@@ -26,22 +26,58 @@ export function groupByRegion(apps: readonly FeedApp[]): Map<string, FeedApp[]> 
   return groups;
 }
 
+/**
+ * A malformed entry for a region this deployment serves fails that realm, naming the entry (the
+ * realm is not synced from half its entries); one for any other region, or without a readable
+ * region, is logged and skipped, because the operator can do nothing about Google's feed and the
+ * other realms must still sync.
+ */
+function splitRejected(
+  rejected: readonly RejectedEntry[],
+  realms: ReadonlyMap<string, RealmRef>,
+  logger: JobContext['logger'],
+): Map<string, RejectedEntry[]> {
+  const ours = new Map<string, RejectedEntry[]>();
+  for (const entry of rejected) {
+    if (entry.region !== undefined && realms.has(entry.region)) {
+      ours.set(entry.region, [...(ours.get(entry.region) ?? []), entry]);
+      continue;
+    }
+    logger.warn(`skipping a malformed feed entry for a region with no realm here: ${entry.error}`, {
+      event: 'appsync_entry_skipped',
+      index: entry.index,
+      region: entry.region ?? null,
+    });
+  }
+  return ours;
+}
+
+function malformedEntriesError(realm: RealmRef, entries: readonly RejectedEntry[]): FeedError {
+  return new FeedError(
+    `the feed's entry for ${realm.regionCode} is malformed, so realm ${realm.name} was not synced: ${entries
+      .map((entry) => entry.error)
+      .join('; ')}`,
+  );
+}
+
 export async function runAppsync(context: JobContext, config: AppsyncConfig): Promise<JobResult> {
-  const apps = await fetchFeed(config.feedUrl, {
+  const { apps, rejected } = await fetchFeed(config.feedUrl, {
     timeoutMs: config.timeoutMs,
     sizeLimitBytes: config.sizeLimitBytes,
     signal: context.signal,
   });
   const groups = groupByRegion(apps);
+  const regions = new Set([...groups.keys(), ...rejected.flatMap((entry) => entry.region ?? [])]);
   const { rows } = await context.db.query<{ id: number; name: string; region: string }>(
     `SELECT id, name, UPPER(region_code) AS region FROM realms
       WHERE deleted_at IS NULL AND UPPER(region_code) = ANY($1::text[])`,
-    [[...groups.keys()]],
+    [[...regions]],
   );
   const realms = new Map<string, RealmRef>(
     rows.map((row) => [row.region, { id: row.id, name: row.name, regionCode: row.region }]),
   );
 
+  const malformed = splitRejected(rejected, realms, context.logger);
   const skippedRegions = [...groups.keys()].filter((region) => !realms.has(region));
   for (const region of skippedRegions) {
     // Google's feed lists every region; most have no realm on a given server. Not an error.
@@ -53,13 +89,16 @@ export async function runAppsync(context: JobContext, config: AppsyncConfig): Pr
 
   const steps: Step<RealmSyncResult>[] = [...realms.values()].map((realm) => ({
     name: `${realm.name} (${realm.regionCode})`,
-    run: () =>
-      withTransaction(context.db, (client) =>
+    run: async () => {
+      const bad = malformed.get(realm.regionCode);
+      if (bad) throw malformedEntriesError(realm, bad);
+      return withTransaction(context.db, (client) =>
         syncRealm(client, realm, groups.get(realm.regionCode) ?? [], {
           clock: context.clock,
           logger: context.logger,
         }),
-      ),
+      );
+    },
   }));
 
   const summarise = (report: StepReport<RealmSyncResult>): Record<string, unknown> => {
@@ -67,7 +106,8 @@ export async function runAppsync(context: JobContext, config: AppsyncConfig): Pr
     const sum = (pick: (result: RealmSyncResult) => number) =>
       results.reduce((total, result) => total + pick(result), 0);
     return {
-      feedEntries: apps.length,
+      feedEntries: apps.length + rejected.length,
+      malformedEntries: rejected.length,
       realmsSynced: results.length,
       realmsUpdated: results.filter((result) => result.fieldsChanged.length > 0).length,
       translations: {

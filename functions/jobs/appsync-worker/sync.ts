@@ -3,8 +3,10 @@
  * leaves the realm half-synced: branding and locale fields, dynamic translations, missing Android
  * apps. The original's bugs are fixed here:
  * - an empty feed value never overwrites what the realm has (the original wiped branding);
- * - locales are kept whole (pt-BR, pt-PT) and message ids may contain '-': translations are keyed
- *   on the (message id, locale) pair, never on a joined string that has to be split again;
+ * - translations are stored under the base language ENX's reader looks up (feed.ts dynamicLocale;
+ *   3-letter languages whole, where the original cut `fil` to `fi`), tags that collide there
+ *   (pt-BR, pt-PT) are logged instead of the last silently winning, and message ids may contain
+ *   '-': translations are keyed on the (message id, locale) pair, never on a joined string;
  * - fingerprints are compared in the stored, normalised form, whatever form the feed used;
  * - a generated name taken by any row, soft-deleted ones included (the unique constraint covers
  *   them), gets a random suffix instead of failing every run until cleanup purges the old row;
@@ -16,7 +18,7 @@ import type { Clock } from '../../core/clock';
 import type { DbClient } from '../../core/db';
 import type { Logger } from '../../core/logger';
 import type { FeedApp } from './feed';
-import { normaliseColor, normaliseFingerprints, normaliseLocale } from './feed';
+import { dynamicLocale, normaliseColor, normaliseFingerprints } from './feed';
 
 export const ANDROID = 2;
 
@@ -69,25 +71,76 @@ export interface WantedTranslation {
   readonly message: string;
 }
 
-/**
- * The translations the feed asks for, one per (message id, locale); a pair listed twice keeps the
- * last message, as the original's map did.
- */
-export function desiredTranslations(entries: readonly FeedApp[]): Map<string, WantedTranslation> {
-  const wanted = new Map<string, WantedTranslation>();
-  for (const entry of entries) {
-    for (const localization of entry.localizations) {
-      for (const translation of localization.translations) {
-        const item = {
-          messageId: localization.msgid,
-          locale: normaliseLocale(translation.lang),
-          message: translation.message,
-        };
-        wanted.set(translationKey(item.messageId, item.locale), item);
-      }
-    }
+/** Two feed tags that store under the same locale for one message; one of them is dropped. */
+export interface LocaleCollision {
+  readonly messageId: string;
+  readonly locale: string;
+  readonly kept: string;
+  readonly dropped: string;
+}
+
+/** Runs `parse`, prefixing its error with the feed path it was about. */
+function withEntry<T>(where: string, parse: () => T): T {
+  try {
+    return parse();
+  } catch (error) {
+    throw new Error(`${where}: ${(error as Error).message}`);
   }
-  return wanted;
+}
+
+interface Candidate extends WantedTranslation {
+  readonly tag: string;
+}
+
+/**
+ * Of two tags that share a base language (pt-BR, pt-PT), the bare base (`pt`) wins, else the one
+ * listed first; the same tag listed twice keeps its last message, as the original's map did.
+ */
+function preferred(current: Candidate, next: Candidate): Candidate {
+  if (next.tag === current.tag) return next;
+  const bare = (candidate: Candidate) => candidate.tag === candidate.locale;
+  return bare(next) && !bare(current) ? next : current;
+}
+
+/**
+ * The translations the feed asks for, one per (message id, stored locale), and the tags that
+ * collided on the way (feed/dynamicLocale). A tag that has no language code fails, naming the entry.
+ */
+export function desiredTranslations(entries: readonly FeedApp[]): {
+  wanted: Map<string, WantedTranslation>;
+  collisions: LocaleCollision[];
+} {
+  const chosen = new Map<string, Candidate>();
+  const collisions: LocaleCollision[] = [];
+  for (const entry of entries) {
+    entry.localizations.forEach((localization, at) => {
+      localization.translations.forEach((translation, index) => {
+        const where = `apps[${entry.index}].localizations[${at}].translations[${index}].lang`;
+        const candidate: Candidate = {
+          messageId: localization.msgid,
+          locale: withEntry(where, () => dynamicLocale(translation.lang)),
+          message: translation.message,
+          tag: translation.lang.trim().toLowerCase(),
+        };
+        const key = translationKey(candidate.messageId, candidate.locale);
+        const current = chosen.get(key);
+        const kept = current ? preferred(current, candidate) : candidate;
+        if (current && current.tag !== candidate.tag) {
+          const dropped = kept === candidate ? current : candidate;
+          collisions.push({
+            messageId: kept.messageId,
+            locale: kept.locale,
+            kept: kept.tag,
+            dropped: dropped.tag,
+          });
+        }
+        chosen.set(key, kept);
+      });
+    });
+  }
+  const wanted = new Map<string, WantedTranslation>();
+  for (const [key, { messageId, locale, message }] of chosen) wanted.set(key, { messageId, locale, message });
+  return { wanted, collisions };
 }
 
 /** A tuple as a map key: JSON keeps the parts apart whatever characters they hold. */
@@ -159,8 +212,15 @@ async function syncTranslations(
   realm: RealmRef,
   entries: readonly FeedApp[],
   now: Date,
+  logger: Logger,
 ): Promise<RealmSyncResult['translations']> {
-  const wanted = desiredTranslations(entries);
+  const { wanted, collisions } = desiredTranslations(entries);
+  for (const collision of collisions) {
+    logger.warn(
+      `the feed has translations in ${collision.kept} and ${collision.dropped} for "${collision.messageId}"; the server reads one per language (${collision.locale}), ${collision.kept} is kept`,
+      { event: 'appsync_locale_collision', realm: realm.regionCode, ...collision },
+    );
+  }
   const { rows } = await client.query<{ id: string; message_id: string; locale: string; message: string }>(
     'SELECT id, message_id, locale, message FROM dynamic_translations WHERE realm_id = $1',
     [realm.id],
@@ -169,7 +229,8 @@ async function syncTranslations(
   const deletes: string[] = [];
   const existing = new Set<string>();
   for (const row of rows) {
-    const key = translationKey(row.message_id, row.locale);
+    // ENX lower-cases the locale when it loads rows (internal/i18n/i18n.go SetDynamicTranslations).
+    const key = translationKey(row.message_id, row.locale.toLowerCase());
     const item = wanted.get(key);
     if (!item) deletes.push(row.id);
     else {
@@ -304,7 +365,7 @@ export async function syncRealm(
 ): Promise<RealmSyncResult> {
   const now = deps.clock.now();
   const fieldsChanged = await syncBranding(client, realm, entries, now);
-  const translations = await syncTranslations(client, realm, entries, now);
+  const translations = await syncTranslations(client, realm, entries, now, deps.logger);
   deps.logger.info('synced translations', {
     event: 'appsync_translations',
     realmId: realm.id,

@@ -5,7 +5,7 @@
  */
 import { custom, defineConfig, durationMs, integer } from '../../core/config';
 import { parseCryptoKeyName } from '../../adapters/kms-names';
-import { DAY_MS, formatDurationMs } from '../../core/duration';
+import { DAY_MS, formatDurationMs, SECOND_MS } from '../../core/duration';
 
 export const cleanupConfig = defineConfig(
   'cleanup-worker',
@@ -107,6 +107,12 @@ export const cleanupConfig = defineConfig(
       undefined,
       'The KMS crypto key whose versions sign tokens (projects/P/locations/L/keyRings/R/cryptoKeys/K, not a version); only its versions are destroyed.',
       parseCryptoKeyName,
+    ),
+    timeBudgetMs: durationMs(
+      'CLEANUP_TIME_BUDGET',
+      '40s',
+      "Time a run shares between its steps before it stops, leaving backlogs to the next tick; every step runs on every tick whatever the backlog. Keep it well under the job's 60 s timeout (the last batches and the result must fit after it).",
+      { minMs: SECOND_MS, maxMs: 50 * SECOND_MS },
     ),
     batchSize: integer(
       'CLEANUP_BATCH_SIZE',

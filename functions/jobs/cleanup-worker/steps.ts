@@ -1,8 +1,9 @@
 /**
  * The 19 retention steps of cleanup-worker, in the original's order, with the original's item tags
  * (enx-jobs.md §3), then one of our own: JOB_LEDGER, the fleet's run records, which the original
- * did not have (its locks table held one row per job) and which would otherwise grow without end. Every delete and update runs in bounded batches. Differences from the original,
- * on purpose:
+ * did not have (its locks table held one row per job) and which would otherwise grow without end.
+ * Every delete and update runs in bounded batches and yields when its slice of the run's time
+ * budget is spent (run.ts). Differences from the original, on purpose:
  * - step 17 (UNCLAIMED_USER_REPORTS) uses USER_REPORT_UNCLAIMED_MAX_AGE, floored by the longest code
  *   of a realm that issues user reports (tested with the bit, not `>= 16`), as intended;
  * - step 9 (TOKEN_SIGNING_KEY) keeps going past a failing key and reports what it destroyed, in
@@ -13,10 +14,10 @@
  *   `date` from the day node-pg writes in the process's local time zone, so the purged days would
  *   shift with TZ.
  */
-import { deleteInBatches, updateInBatches } from '../../db/batches';
+import { deleteWithin, updateWithin } from '../../db/batches';
 import type { BatchTarget } from '../../db/batches';
 import type { JobContext } from '../../core/job-spec';
-import type { Step } from '../../core/steps';
+import type { SlicedStep, Slice } from '../../core/steps';
 import type { CleanupConfig } from './config';
 import { purgeTokenSigningKeys } from './token-keys';
 
@@ -39,19 +40,21 @@ export function cleanupSteps(
   context: JobContext,
   config: CleanupConfig,
   recorder: CleanupRecorder = { keyVersionDestroyed: () => undefined },
-): Step<StepOutcome>[] {
+): SlicedStep<StepOutcome>[] {
   const { db, signal, logger } = context;
   const now = context.clock.now();
   const before = (ageMs: number) => new Date(now.getTime() - ageMs);
   const utcMidnight = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate()));
-  const batch = { batchSize: config.batchSize, signal };
+  /** Batches that yield when the step's slice of the run's time budget is spent (run.ts). */
+  const batch = (slice: Slice) => ({ batchSize: config.batchSize, signal, yieldWhen: slice.expired });
+  const done = (count: number, complete = true) => ({ value: { count }, complete });
 
-  const purge = (name: string, what: string, target: BatchTarget): Step<StepOutcome> => ({
+  const purge = (name: string, what: string, target: BatchTarget): SlicedStep<StepOutcome> => ({
     name,
-    run: async () => {
-      const count = await deleteInBatches(db, target, batch);
-      logger.info(`purged ${what}`, { event: 'purged', step: name, count });
-      return { count };
+    run: async (slice) => {
+      const { count, complete } = await deleteWithin(db, target, batch(slice));
+      logger.info(`purged ${what}`, { event: 'purged', step: name, count, complete });
+      return done(count, complete);
     },
   });
   // A day's row goes once the threshold has passed into a later UTC day, as in the original.
@@ -76,9 +79,9 @@ export function cleanupSteps(
     }),
     {
       name: 'VERIFICATION_CODE_RECYCLE',
-      run: async () => {
+      run: async (slice) => {
         // updated_at is left alone on purpose, as in the original: recycling is not an edit.
-        const count = await updateInBatches(
+        const { count, complete } = await updateWithin(
           db,
           {
             table: 'verification_codes',
@@ -87,14 +90,15 @@ export function cleanupSteps(
             params: [before(config.verificationCodeMaxAgeMs)],
           },
           "code = '', long_code = ''",
-          batch,
+          batch(slice),
         );
         logger.info('recycled verification codes', {
           event: 'purged',
           step: 'VERIFICATION_CODE_RECYCLE',
           count,
+          complete,
         });
-        return { count };
+        return done(count, complete);
       },
     },
     purge('VERIFICATION_TOKEN', 'verification tokens', {
@@ -145,7 +149,7 @@ export function cleanupSteps(
             `${result.failures.length} key(s) not purged (${result.destroyed.length} destroyed: ${result.destroyed.join(', ') || 'none'}): ${result.failures.join('; ')}`,
           );
         }
-        return { count: result.destroyed.length };
+        return done(result.destroyed.length);
       },
     },
     purge('VERIFICATION_SIGNING_KEY', 'soft-deleted realm signing keys', {
@@ -172,7 +176,7 @@ export function cleanupSteps(
     }),
     {
       name: 'UNCLAIMED_USER_REPORTS',
-      run: async () => {
+      run: async (slice) => {
         const { rows } = await db.query<{ seconds: string | null }>(
           `SELECT MAX(code_duration)::text AS seconds FROM realms
             WHERE deleted_at IS NULL AND (allowed_test_types & $1) != 0`,
@@ -190,21 +194,22 @@ export function cleanupSteps(
             },
           );
         }
-        const count = await deleteInBatches(
+        const { count, complete } = await deleteWithin(
           db,
           {
             table: 'user_reports',
             where: 'created_at < $1 AND code_claimed = false',
             params: [before(maxAgeMs)],
           },
-          batch,
+          batch(slice),
         );
         logger.info('purged unclaimed user reports', {
           event: 'purged',
           step: 'UNCLAIMED_USER_REPORTS',
           count,
+          complete,
         });
-        return { count };
+        return done(count, complete);
       },
     },
     statsPurge('USER_STATS', 'user_stats'),
@@ -215,7 +220,7 @@ export function cleanupSteps(
     }),
     {
       name: 'JOB_LEDGER',
-      run: async () => {
+      run: async (slice) => {
         // A running attempt or tick is never removed, however old: the lock takeover and the
         // watchdog's overdue count read it. The ledger's idempotency needs a tick only while
         // Cloud Scheduler may still deliver it, minutes after its time.
@@ -235,9 +240,14 @@ export function cleanupSteps(
           { table: 'enx_jobs_email_deliveries', where: 'created_at < $1', params: [threshold], key: 'ctid' },
         ];
         let count = 0;
-        for (const target of targets) count += await deleteInBatches(db, target, batch);
+        for (const target of targets) {
+          const part = await deleteWithin(db, target, batch(slice));
+          count += part.count;
+          // The tables after a yielded one wait for the step's next slice.
+          if (!part.complete) return done(count, false);
+        }
         logger.info(`purged run records`, { event: 'purged', step: 'JOB_LEDGER', count });
-        return { count };
+        return done(count);
       },
     },
   ];

@@ -9,14 +9,16 @@
  *   first sweeps e2e keys older than STALE_KEY_AGE_MS, which only a run that died before its
  *   `finally` leaves behind (and the original's `e2e-*-key.<hex>` leftovers, same name pattern).
  * A killed instance therefore leaks its two keys for at most one sweep age; nothing piles up, and
- * no state lives in an instance's memory between runs. The raw keys exist only in the run's memory;
- * the table holds their HMAC, as ENX stores every API key.
+ * no state lives in an instance's memory between runs. The full keys exist only in the run's memory;
+ * the table holds their HMAC, as ENX stores every API key (api-key.ts).
  */
-import { createHmac, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type { Db } from '../../core/db';
 import { MINUTE_MS } from '../../core/duration';
 import { writeAudit } from '../../db/audit';
 import type { AuditActor } from '../../db/audit';
+import { mintApiKey } from './api-key';
+import type { ApiKeySecrets } from './api-key';
 
 export const E2E_REALM_NAME = 'e2e-test-realm';
 /** ENX stores region codes upper-case. */
@@ -137,22 +139,25 @@ export async function sweepLeftovers(db: Db, realmId: number, now: Date): Promis
   return { staleKeys: keys.rowCount ?? 0, legacyApps: apps.rowCount ?? 0 };
 }
 
-/** How ENX stores an API key: base64 HMAC-SHA256 under the database HMAC key. */
-export function apiKeyDigest(hmacKey: Buffer, rawKey: string): string {
-  return createHmac('sha256', hmacKey).update(rawKey).digest('base64');
-}
-
 export interface RunKeys {
   readonly admin: string;
   readonly device: string;
   readonly ids: readonly number[];
 }
 
-/** Creates this run's admin and device keys; the caller deletes them (deleteRunKeys) in a finally. */
-export async function createRunKeys(db: Db, realmId: number, hmacKey: Buffer, now: Date): Promise<RunKeys> {
+/**
+ * Creates this run's admin and device keys, as ENX creates API keys (api-key.ts); the caller
+ * deletes them (deleteRunKeys) in a finally.
+ */
+export async function createRunKeys(
+  db: Db,
+  realmId: number,
+  secrets: ApiKeySecrets,
+  now: Date,
+): Promise<RunKeys> {
   const suffix = randomBytes(4).toString('hex');
-  const admin = randomBytes(32).toString('base64url');
-  const device = randomBytes(32).toString('base64url');
+  const admin = mintApiKey(secrets, realmId);
+  const device = mintApiKey(secrets, realmId);
   const { rows } = await db.query<{ id: number }>(
     `INSERT INTO authorized_apps (realm_id, name, api_key_preview, api_key, api_key_type, created_at, updated_at)
      VALUES ($1, $2, $3, $4, $5, $10, $10), ($1, $6, $7, $8, $9, $10, $10)
@@ -160,17 +165,17 @@ export async function createRunKeys(db: Db, realmId: number, hmacKey: Buffer, no
     [
       realmId,
       `e2e-admin-key.${suffix}`,
-      admin.slice(0, 6),
-      apiKeyDigest(hmacKey, admin),
+      admin.preview,
+      admin.stored,
       API_KEY_TYPE.admin,
       `e2e-device-key.${suffix}`,
-      device.slice(0, 6),
-      apiKeyDigest(hmacKey, device),
+      device.preview,
+      device.stored,
       API_KEY_TYPE.device,
       now,
     ],
   );
-  return { admin, device, ids: rows.map((row) => row.id) };
+  return { admin: admin.full, device: device.full, ids: rows.map((row) => row.id) };
 }
 
 export async function deleteRunKeys(db: Db, keys: RunKeys): Promise<void> {

@@ -1,9 +1,11 @@
 /**
  * Settings of the end-to-end probes, with the original e2e-runner's variable names (enx-jobs.md §4).
  * VERIFICATION_ADMIN_API_KEY and VERIFICATION_SERVER_API_KEY are not read: the original overwrote
- * them at start-up with bootstrap keys anyway, and here every run makes its own (bootstrap.ts).
+ * them at start-up with bootstrap keys anyway, and here every run makes its own (bootstrap.ts), signed
+ * and stored with ENX's own api_key_* secrets, read from the secrets table and the secret store
+ * as the server reads them (api-key.ts); there is no setting for them, as ENX has none.
  */
-import { custom, defineConfig, durationMs, flag, parseBase64, parseHttpUrl, text } from '../../core/config';
+import { custom, defineConfig, durationMs, flag, parseHttpUrl, text } from '../../core/config';
 import type { Field } from '../../core/config';
 import { MINUTE_MS, SECOND_MS } from '../../core/duration';
 import { keyServerBaseUrl } from '../stats-puller-worker/config';
@@ -13,17 +15,6 @@ export function baseUrl(raw: string): string {
   const parsed = parseHttpUrl(raw, 'https://adminapi.example.com');
   if (parsed.search || parsed.hash) throw new Error(`"${raw}" must not carry a query or fragment`);
   return `${parsed.origin}${parsed.pathname.replace(/\/+$/, '')}`;
-}
-
-/** 32 bytes or more, base64: the HMAC key ENX hashes API keys with before storing them. */
-export function hmacKey(raw: string): Buffer {
-  const bytes = parseBase64(raw);
-  if (bytes.length < 32) {
-    throw new Error(
-      `decodes to ${bytes.length} bytes; use at least 32 random bytes (openssl rand -base64 32)`,
-    );
-  }
-  return bytes;
 }
 
 function nonEmpty(field: Field<string>): Field<string> {
@@ -75,13 +66,6 @@ export const e2eFlowConfig = defineConfig('e2e', {
     'E2E_SKIP_SMS',
     'false',
     'When false, codes are issued with the test phone number +18558361987, so the realm must be able to send SMS.',
-  ),
-  apiKeyDatabaseKey: custom(
-    'DB_APIKEY_DATABASE_KEY',
-    undefined,
-    'Base64 HMAC key the verification server stores API keys under (authorized_apps.api_key); the probe creates its keys with it.',
-    hmacKey,
-    { secret: true },
   ),
   requestTimeoutMs: requestTimeout,
 });

@@ -9,6 +9,7 @@ import { performance } from 'node:perf_hooks';
 import { describeError, StepsFailedError } from '../../core/errors';
 import type { JobContext, JobResult } from '../../core/job-spec';
 import { processSecrets } from '../../core/logger';
+import { readApiKeySecrets } from './api-key';
 import { createRunKeys, deleteRunKeys, ensureE2eApps, ensureE2eRealm, sweepLeftovers } from './bootstrap';
 import type { RunKeys } from './bootstrap';
 import type { E2eFlowConfig, E2eRedirectConfig } from './config';
@@ -52,7 +53,8 @@ async function runCodeProbe(context: JobContext, config: E2eFlowConfig, flow: Co
       const { realmId, swept } = await probe.step('bootstrap', async () => {
         const realm = await ensureE2eRealm(db, now);
         const leftovers = await sweepLeftovers(db, realm.id, now);
-        keys = await createRunKeys(db, realm.id, config.apiKeyDatabaseKey, now);
+        const secrets = await readApiKeySecrets(db, context.adapters.secretStore);
+        keys = await createRunKeys(db, realm.id, secrets, now);
         processSecrets.add(keys.admin);
         processSecrets.add(keys.device);
         return { realmId: realm.id, swept: leftovers };

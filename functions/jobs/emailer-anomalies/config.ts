@@ -2,7 +2,8 @@
  * emailer-anomalies settings: the shared emailer and SMTP settings, plus how far below its mean a
  * realm's claim ratio must fall to be called anomalous.
  */
-import { decimal, defineConfig } from '../../core/config';
+import { defineConfig } from '../../core/config';
+import { allowedStdevsField } from '../anomaly-setting';
 import { smtpFields, smtpProblems } from '../../adapters/smtp-settings';
 import { emailerFields } from '../emailer/config';
 
@@ -11,22 +12,11 @@ export const anomaliesConfig = defineConfig(
   {
     ...emailerFields,
     ...smtpFields,
-    // The original read this only from the modeler's environment and silently turned values <= 0
-    // into 1.0; here it is the emailer's own setting and a non-positive value is an error.
-    allowedStdevs: decimal(
-      'ANOMALY_ALLOWED_STDEVS',
-      '2.0',
-      "A realm is anomalous when yesterday's claim ratio is more than this many standard deviations below its mean.",
-    ),
+    // The original read this only from the modeler's environment; here it is the emailer's own
+    // setting, declared once with the modeler's (anomaly-setting.ts).
+    allowedStdevs: allowedStdevsField,
   },
-  (config) => [
-    ...smtpProblems(config),
-    ...(config.allowedStdevs > 0
-      ? []
-      : [
-          `ANOMALY_ALLOWED_STDEVS must be above 0 (got ${config.allowedStdevs}); 2.0 is the original's default`,
-        ]),
-  ],
+  (config) => smtpProblems(config),
 );
 
 export type AnomaliesConfig = ReturnType<typeof anomaliesConfig.parse>;

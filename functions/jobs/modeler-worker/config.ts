@@ -5,7 +5,8 @@
  * buckets nobody configured, and a realm's quota bucket always carries its own limit and interval.
  * The CACHE_* settings the original loaded are not read either: its model logic never used them.
  */
-import { decimal, defineConfig, integer } from '../../core/config';
+import { defineConfig, integer } from '../../core/config';
+import { allowedStdevsField } from '../anomaly-setting';
 import { rateLimiterFields, rateLimiterProblems } from '../../adapters/rate-limiter';
 
 /** realms.abuse_prevention_limit is a Postgres integer. */
@@ -26,12 +27,7 @@ export const modelerConfig = defineConfig(
       'Highest abuse-prevention limit the model sets (codes per day).',
       { min: 0, max: MAX_LIMIT },
     ),
-    anomalyAllowedStdevs: decimal(
-      'ANOMALY_ALLOWED_STDEVS',
-      '2.0',
-      "How many standard deviations below its mean a realm's last code-claim ratio may fall before it is reported as an anomaly.",
-      { min: 0 },
-    ),
+    anomalyAllowedStdevs: allowedStdevsField,
     ...rateLimiterFields,
   },
   (config) => [

@@ -1,7 +1,7 @@
 import { StepsFailedError, TimeoutError } from '../../../functions/core/errors';
 import { SecretRegistry, createLogger, memoryWriter } from '../../../functions/core/logger';
-import { runSteps } from '../../../functions/core/steps';
-import type { Step, StepReport } from '../../../functions/core/steps';
+import { runSteps, runStepsInSlices } from '../../../functions/core/steps';
+import type { SlicedStep, Step, StepReport } from '../../../functions/core/steps';
 
 const summarise = (report: StepReport<number>) => ({ counts: { ...report.results } });
 
@@ -111,5 +111,66 @@ describe('runSteps', () => {
     await expect(runSteps(steps, { logger, signal: controller.signal, summarise })).rejects.toBe(timeout);
     expect(ran).toEqual(['a']);
     expect(out.lines).toEqual([]);
+  });
+});
+
+describe('runStepsInSlices', () => {
+  /**
+   * A fake clock and steps whose batches each take 10 ms of it: `work` batches to finish, yielding
+   * when the slice expires (after at least one batch, as the batch walkers do).
+   */
+  function sliced(work: Record<string, number>, budgetMs: number) {
+    let clock = 0;
+    const left = { ...work };
+    const calls: string[] = [];
+    const steps: SlicedStep<number>[] = Object.keys(work).map((name) => ({
+      name,
+      run: async (slice) => {
+        calls.push(name);
+        let done = 0;
+        do {
+          clock += 10;
+          left[name] -= 1;
+          done += 1;
+        } while (left[name] > 0 && !slice.expired());
+        return { value: done, complete: left[name] === 0 };
+      },
+    }));
+    const { logger } = setup();
+    const run = () =>
+      runStepsInSlices(steps, {
+        logger,
+        budgetMs,
+        now: () => clock,
+        combine: (a, b) => a + b,
+        summarise: (report) => ({ ...report.results }),
+      });
+    return { run, calls, left };
+  }
+
+  it('runs every step in the first round even when step 1 alone could use the whole budget', async () => {
+    const { run, calls, left } = sliced({ backlog: 1000, b: 2, c: 2, d: 2 }, 400);
+    const report = await run();
+    expect(calls.slice(0, 4)).toEqual(['backlog', 'b', 'c', 'd']);
+    expect(report.results).toMatchObject({ b: 2, c: 2, d: 2 });
+    // The time the short steps did not need went back to the backlog in later rounds.
+    expect(report.results.backlog).toBeGreaterThanOrEqual(400 / 10 - 6 - 1);
+    expect(report.incomplete).toEqual(['backlog']);
+    expect(left.backlog).toBeGreaterThan(0);
+  });
+
+  it('shares what is left between several steps with backlogs, and finishes what fits', async () => {
+    const { run } = sliced({ a: 30, b: 5, c: 30 }, 1000);
+    const report = await run();
+    expect(report.results).toEqual({ a: 30, b: 5, c: 30 });
+    expect(report.incomplete).toEqual([]);
+  });
+
+  it('gives every step at least one batch past the budget, never a second round', async () => {
+    const { run, calls } = sliced({ a: 10, b: 10, c: 10 }, 0);
+    const report = await run();
+    expect(calls).toEqual(['a', 'b', 'c']);
+    expect(report.results).toEqual({ a: 1, b: 1, c: 1 });
+    expect(report.incomplete).toEqual(['a', 'b', 'c']);
   });
 });

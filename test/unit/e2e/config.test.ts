@@ -1,8 +1,6 @@
 import { ConfigError } from '../../../functions/core/errors';
 import { e2eFlowConfig, e2eRedirectConfig } from '../../../functions/jobs/e2e/config';
 
-const KEY = Buffer.alloc(32, 7).toString('base64');
-
 function problems(parse: () => unknown): readonly string[] {
   try {
     parse();
@@ -17,7 +15,6 @@ describe('e2e probe settings', () => {
   it('reads the original variables, with their defaults, and trims what the probes append to', () => {
     const config = e2eFlowConfig.parse({
       HEALTH_AUTHORITY_CODE: 'com.example',
-      DB_APIKEY_DATABASE_KEY: KEY,
       KEY_SERVER: 'https://keys.example.com/v1/publish',
       VERIFICATION_ADMIN_API: 'https://adminapi.example.com/',
     });
@@ -29,14 +26,12 @@ describe('e2e probe settings', () => {
       skipSms: false,
       requestTimeoutMs: 10_000,
     });
-    expect(config.apiKeyDatabaseKey).toEqual(Buffer.alloc(32, 7));
   });
 
   it('names every missing or wrong variable and how to fix it', () => {
     expect(
       problems(() =>
         e2eFlowConfig.parse({
-          DB_APIKEY_DATABASE_KEY: Buffer.alloc(16).toString('base64'),
           VERIFICATION_SERVER_API: 'ftp://x',
           E2E_REQUEST_TIMEOUT: '5m',
         }),
@@ -44,14 +39,14 @@ describe('e2e probe settings', () => {
     ).toEqual([
       'VERIFICATION_SERVER_API: "ftp://x" is not an http(s) URL',
       'HEALTH_AUTHORITY_CODE is required: Sent as healthAuthorityID when publishing keys, e.g. com.example.',
-      'DB_APIKEY_DATABASE_KEY: decodes to 16 bytes; use at least 32 random bytes (openssl rand -base64 32)',
       'E2E_REQUEST_TIMEOUT: 5m is above the maximum of 1m',
     ]);
   });
 
-  it('marks the API-key HMAC key secret, so it is never logged and comes from Secret Manager', () => {
-    const secret = e2eFlowConfig.fields.filter((field) => field.secret).map((field) => field.env);
-    expect(secret).toEqual(['DB_APIKEY_DATABASE_KEY']);
+  it("has no API-key HMAC setting: ENX has none, the probe reads ENX's api_key_* secrets", () => {
+    const names = e2eFlowConfig.fields.map((field) => field.env);
+    expect(names).not.toContain('DB_APIKEY_DATABASE_KEY');
+    expect(e2eFlowConfig.fields.filter((field) => field.secret)).toEqual([]);
   });
 
   it('requires ENX_REDIRECT_URL for the redirect probe', () => {

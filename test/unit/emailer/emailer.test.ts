@@ -75,7 +75,7 @@ describe('emailer settings', () => {
       /^SMTP_MIN_TLS_VERSION: "TLSv1.1" is not one of TLSv1.2, TLSv1.3/,
     );
     expect(problems(() => anomaliesConfig.parse({ ...BASE, ANOMALY_ALLOWED_STDEVS: '0' }))[0]).toMatch(
-      /ANOMALY_ALLOWED_STDEVS must be above 0/,
+      /^ANOMALY_ALLOWED_STDEVS: must be above 0/,
     );
   });
 

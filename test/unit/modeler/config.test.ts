@@ -5,16 +5,20 @@
 import { ConfigError } from '../../../functions/core/errors';
 import { parseHmacKey, rateLimiterConfig } from '../../../functions/adapters/rate-limiter';
 import { modelerConfig } from '../../../functions/jobs/modeler-worker/config';
+import { anomaliesConfig } from '../../../functions/jobs/emailer-anomalies/config';
 
-function problems(env: Record<string, string>): string[] {
+function problemsOf(parse: () => unknown): string[] {
   try {
-    modelerConfig.parse(env);
+    parse();
     return [];
   } catch (error) {
     expect(error).toBeInstanceOf(ConfigError);
     return [...(error as ConfigError).problems];
   }
 }
+
+const problems = (env: Record<string, string>) => problemsOf(() => modelerConfig.parse(env));
+const EMAILER_ENV = { FROM_ADDRESS: 'alerts@example.org', SERVER_ENDPOINT: 'https://admin.example.org/' };
 
 describe('modeler-worker config', () => {
   it("has the original's defaults and the no-op limiter", () => {
@@ -35,6 +39,18 @@ describe('modeler-worker config', () => {
     ]);
     expect(problems({ MODELER_MIN_VALUE: '100', MODELER_MAX_VALUE: '100' })).toEqual([]);
     expect(problems({ MODELER_MIN_VALUE: '-1' })).toEqual(['MODELER_MIN_VALUE: -1 is below the minimum 0']);
+  });
+
+  it('refuses ANOMALY_ALLOWED_STDEVS of 0 or less, as emailer-anomalies does, naming the original mapping', () => {
+    for (const value of ['0', '-1', '0.0']) {
+      const [problem] = problems({ ANOMALY_ALLOWED_STDEVS: value });
+      expect(problem).toMatch(/^ANOMALY_ALLOWED_STDEVS: must be above 0 \(got -?[01]\)/);
+      expect(problem).toMatch(/the original silently used 1\.0/);
+      expect(problem).toBe(
+        problemsOf(() => anomaliesConfig.parse({ ...EMAILER_ENV, ANOMALY_ALLOWED_STDEVS: value }))[0],
+      );
+    }
+    expect(modelerConfig.parse({ ANOMALY_ALLOWED_STDEVS: '0.5' }).anomalyAllowedStdevs).toBe(0.5);
   });
 
   it('refuses MEMORY, saying why it cannot work for a job', () => {
