@@ -39,12 +39,7 @@ export async function runSteps<T>(
     try {
       report.results[step.name] = await step.run();
     } catch (error) {
-      if (options.signal?.aborted) throw options.signal.reason;
-      failures.push({ step: step.name, error: describeError(error) });
-      options.logger.error(`step ${step.name} failed: ${describeError(error)}`, {
-        event: 'step_failed',
-        step: step.name,
-      });
+      failures.push(stepFailure(step.name, error, options));
     } finally {
       report.durationsMs[step.name] = Date.now() - started;
     }
@@ -111,12 +106,7 @@ export async function runStepsInSlices<T>(
         results[step.name] = step.name in results ? options.combine(results[step.name], value) : value;
         if (!complete) yielded.push(step);
       } catch (error) {
-        if (options.signal?.aborted) throw options.signal.reason;
-        failures.push({ step: step.name, error: describeError(error) });
-        options.logger.error(`step ${step.name} failed: ${describeError(error)}`, {
-          event: 'step_failed',
-          step: step.name,
-        });
+        failures.push(stepFailure(step.name, error, options));
       } finally {
         durationsMs[step.name] = Math.round((durationsMs[step.name] ?? 0) + now() - started);
       }
@@ -127,4 +117,18 @@ export async function runStepsInSlices<T>(
   const report = { results, durationsMs, incomplete: pending.map((step) => step.name) };
   if (failures.length > 0) throw new StepsFailedError(failures, options.summarise(report));
   return report;
+}
+
+/**
+ * One step's failure, logged; an abort is not a step's failure but the whole run's, so it is
+ * rethrown for the runtime to settle as a timeout.
+ */
+function stepFailure(
+  step: string,
+  error: unknown,
+  options: { readonly signal?: AbortSignal; readonly logger: Logger },
+): { step: string; error: string } {
+  if (options.signal?.aborted) throw options.signal.reason;
+  options.logger.error(`step ${step} failed: ${describeError(error)}`, { event: 'step_failed', step });
+  return { step, error: describeError(error) };
 }
