@@ -12,6 +12,11 @@ import { createJobHandler } from './core/handler';
 import { ConfigError } from './core/errors';
 import { Runtime } from './core/runtime';
 import { jobDefinitions } from './jobs';
+import type { CloudSqlTunnelOpener } from './core/cloud-sql-socket';
+
+/** Loaded on first use only: the connector brings the SQL Admin client, which most instances never need. */
+const openCloudSqlTunnel: CloudSqlTunnelOpener = (settings) =>
+  import('./adapters/cloud-sql-tunnel').then((tunnel) => tunnel.openCloudSqlTunnel(settings));
 
 function misconfigured(error: ConfigError): functions.HttpFunction {
   return (_req, res) => {
@@ -25,7 +30,7 @@ function misconfigured(error: ConfigError): functions.HttpFunction {
 let runtime: Runtime | undefined;
 let startupError: ConfigError | undefined;
 try {
-  runtime = new Runtime(process.env);
+  runtime = new Runtime(process.env, { openCloudSqlTunnel });
 } catch (error) {
   if (!(error instanceof ConfigError)) throw error;
   startupError = error;

@@ -14,22 +14,8 @@ import path from 'node:path';
 import { AuthTypes, Connector, IpAddressTypes } from '@google-cloud/cloud-sql-connector';
 import type { ConnectorOptions } from '@google-cloud/cloud-sql-connector/dist/cjs/connector';
 import { PassThroughClient } from 'google-auth-library';
-import { POSTGRES_SOCKET_FILE, socketDirectoryFor } from './cloud-sql-socket';
-import type { CloudSqlIpType } from './cloud-sql-socket';
-
-export interface CloudSqlTunnelSettings {
-  /** project:region:instance */
-  readonly instanceConnectionName: string;
-  readonly ipType: CloudSqlIpType;
-  /** http://127.0.0.1:<port> of a loopback SQL Admin stand-in; empty means Google's. */
-  readonly sqlAdminEndpoint?: string;
-}
-
-export interface CloudSqlTunnel {
-  /** The folder pg is given as host; the socket is `<folder>/.s.PGSQL.5432`. */
-  readonly socketDirectory: string;
-  close(): void;
-}
+import { POSTGRES_SOCKET_FILE, socketDirectoryFor } from '../core/cloud-sql-socket';
+import type { CloudSqlTunnel, CloudSqlTunnelSettings } from '../core/cloud-sql-socket';
 
 export async function openCloudSqlTunnel(settings: CloudSqlTunnelSettings): Promise<CloudSqlTunnel> {
   const socketDirectory = socketDirectoryFor(settings.instanceConnectionName);

@@ -28,7 +28,8 @@ import { cloudSqlExportConfig } from '../adapters/cloud-sql-export-config';
 import { GoogleKmsKeyManager } from '../adapters/google-kms-key-manager';
 import { GoogleSecretStore } from '../adapters/google-secret-store';
 import { loopbackHttpEndpoint } from '../adapters/loopback';
-import { socketDirectoryFor } from '../adapters/cloud-sql-socket';
+import { socketDirectoryFor } from './cloud-sql-socket';
+import type { CloudSqlTunnel, CloudSqlTunnelOpener } from './cloud-sql-socket';
 import { KeyManagementServiceClient } from '@google-cloud/kms';
 import { SecretManagerServiceClient } from '@google-cloud/secret-manager';
 import { GoogleAuth } from 'google-auth-library';
@@ -58,6 +59,12 @@ export interface RuntimeOverrides {
   db?: Db;
   /** Replaces some adapters; the rest are built from the settings as usual. */
   adapters?: (db: Db) => Partial<Adapters>;
+  /**
+   * Opens the Cloud SQL connector's socket when CLOUD_SQL_INSTANCE is set. The deployed entry
+   * (functions/index.ts) hands in the connector; without an opener such an instance refuses to
+   * reach the database, naming why.
+   */
+  openCloudSqlTunnel?: CloudSqlTunnelOpener;
 }
 
 const SEVERITY: Record<RuntimeSettings['logLevel'], Severity> = {
@@ -82,7 +89,7 @@ export class Runtime {
   private builtRateLimiter?: RateLimiter;
   private schemaReady?: Promise<void>;
   /** The Cloud SQL connector's socket, opening; set with the pool when CLOUD_SQL_INSTANCE is. */
-  private tunnel?: Promise<{ close(): void }>;
+  private tunnel?: Promise<CloudSqlTunnel>;
   private readonly jobConfigs = new Map<string, unknown>();
 
   /** Throws ConfigError when the shared settings are invalid: the instance must not start. */
@@ -182,14 +189,18 @@ export class Runtime {
     if (!this.pool) {
       const s = this.settings;
       if (s.cloudSqlInstance !== '' && s.databaseUrl === '' && !this.overrides.db) {
-        // Loaded only by instances that use it: the connector brings the SQL Admin client along.
-        this.tunnel = import('../adapters/cloud-sql-tunnel').then(({ openCloudSqlTunnel }) =>
-          openCloudSqlTunnel({
-            instanceConnectionName: s.cloudSqlInstance,
-            ipType: s.cloudSqlIpType,
-            sqlAdminEndpoint: s.sqladminEndpoint ? loopbackHttpEndpoint(s.sqladminEndpoint) : undefined,
-          }),
-        );
+        const open = this.overrides.openCloudSqlTunnel;
+        this.tunnel = open
+          ? open({
+              instanceConnectionName: s.cloudSqlInstance,
+              ipType: s.cloudSqlIpType,
+              sqlAdminEndpoint: s.sqladminEndpoint ? loopbackHttpEndpoint(s.sqladminEndpoint) : undefined,
+            })
+          : Promise.reject(
+              new Error(
+                'CLOUD_SQL_INSTANCE is set, but this entry was built without the Cloud SQL connector; deploy functions/index.ts, or unset CLOUD_SQL_INSTANCE and set DB_HOST',
+              ),
+            );
         // A failed tunnel is reported by databaseReady(); opened again on the next request.
         this.tunnel.catch(() => undefined);
       }

@@ -6,6 +6,7 @@ import { Runtime } from '../../functions/core/runtime';
 import type { Env } from '../../functions/core/config';
 import { defineJob } from '../../functions/core/job-spec';
 import { serveFunction } from '../../local/function-servers';
+import { openCloudSqlTunnel } from '../../functions/adapters/cloud-sql-tunnel';
 import { testJobSpec } from './test-jobs';
 
 interface ChildSpec {
@@ -20,10 +21,15 @@ async function main(): Promise<void> {
     const { rows } = await context.db.query('SELECT current_database() AS name');
     return { database: rows[0].name as string };
   });
-  const fn = await serveFunction(definition, (url) => new Runtime({ ...spec.env, OIDC_AUDIENCE: url }), {
-    ...spec.edge,
-    invokers: () => spec.edge.invokers,
-  });
+  // Wired as the deployed entry (functions/index.ts) wires it.
+  const fn = await serveFunction(
+    definition,
+    (url) => new Runtime({ ...spec.env, OIDC_AUDIENCE: url }, { openCloudSqlTunnel }),
+    {
+      ...spec.edge,
+      invokers: () => spec.edge.invokers,
+    },
+  );
   process.stdout.write(`READY ${fn.url}\n`);
   process.once('SIGTERM', () => {
     void fn
