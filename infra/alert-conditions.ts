@@ -6,8 +6,14 @@
 import type { MonitoringAlertPolicyConditions } from '@cdktf/provider-google/lib/monitoring-alert-policy';
 import type { JobSpec } from '../functions/core/job-spec';
 import { fleetWatchdog } from '../functions/catalog';
-import { METRICS, RESOURCE_NAMESPACE, RESOURCE_TYPE } from '../functions/alerts/metrics';
-import type { AlertCondition, AlertRule } from '../functions/alerts/rules';
+import { RATE_EXCLUDED_JOBS } from '../functions/alerts/evaluate';
+import {
+  METRICS,
+  RESOURCE_NAMESPACE,
+  RESOURCE_TYPE,
+  SCHEDULER_FAILED_ATTEMPTS,
+} from '../functions/alerts/metrics';
+import type { AlertCondition, AlertRule, Sustain, TickOutcome } from '../functions/alerts/rules';
 import { GOOGLE_LIMITS, jobTiming } from '../functions/alerts/windows';
 import { terraformLiteral } from './naming';
 
@@ -42,21 +48,96 @@ export function promQlRange(ms: number): string {
   return ms % MINUTE_MS === 0 ? `${ms / MINUTE_MS}m` : `${Math.ceil(ms / 1000)}s`;
 }
 
-function attemptsIncrease(metricType: string, outcomes: readonly string[], windowMs: number): string {
-  const outcome = outcomes.length === 1 ? `outcome="${outcomes[0]}"` : `outcome=~"${outcomes.join('|')}"`;
-  const selector = `{monitored_resource="${RESOURCE_TYPE}",namespace="${RESOURCE_NAMESPACE}",${outcome}}`;
-  return `sum(increase(${promQlMetricName(metricType)}${selector}[${promQlRange(windowMs)}]))`;
+const SUBQUERY_STEP = '1m';
+
+/** `{monitored_resource="generic_task",namespace="enx-jobs",...}` for one of our custom metrics. */
+function selector(extra: readonly string[] = []): string {
+  return `{${[`monitored_resource="${RESOURCE_TYPE}"`, `namespace="${RESOURCE_NAMESPACE}"`, ...extra].join(',')}}`;
+}
+
+/** The rate rules leave the watchdog's own ticks out (evaluate.ts does the same). */
+const NOT_EXCLUDED = RATE_EXCLUDED_JOBS.map((job) => `job!="${job}"`);
+
+/**
+ * Ticks with one final outcome over the window, fleet-wide: a success is a succeeded attempt, a
+ * failure an exhausted tick, a skip a skipped answer. `or vector(0)`: a counter that never moved
+ * (no tick was ever exhausted) has no series, and a sum with an empty side would be empty.
+ */
+function ticksIncrease(outcome: TickOutcome, windowMs: number): string {
+  const series =
+    outcome === 'failed'
+      ? `${promQlMetricName(METRICS.exhaustedTicks.type)}${selector(NOT_EXCLUDED)}`
+      : `${promQlMetricName(METRICS.attempts.type)}${selector([...NOT_EXCLUDED, `outcome="${outcome}"`])}`;
+  return `(sum(increase(${series}[${promQlRange(windowMs)}])) or vector(0))`;
+}
+
+function ticksSum(outcomes: readonly TickOutcome[], windowMs: number): string {
+  const terms = outcomes.map((outcome) => ticksIncrease(outcome, windowMs));
+  return terms.length === 1 ? terms[0] : `(${terms.join(' + ')})`;
 }
 
 /**
- * numerator / denominator compared with the threshold over the window, judged only when the
- * denominator reached minAttempts (the `and` drops the result otherwise), as evaluate.ts does.
+ * The Sustain rule of rules.ts in PromQL: the breach (present only while breached) at every one of
+ * the `forMs` minutes, seen at some minute of the last `recoverMs`. The query returns a series
+ * only while the incident should be open, so Cloud Monitoring's "no data closes the incident" is
+ * the recovery rule itself, and the condition's own duration stays 0 (a duration on the outer
+ * query would count the recovery hold as part of the breach).
  */
-export function ratioQuery(condition: Extract<AlertCondition, { kind: 'ratio' }>): string {
-  const numerator = attemptsIncrease(condition.metric, condition.numerator, condition.windowMs);
-  const denominator = attemptsIncrease(condition.metric, condition.denominator, condition.windowMs);
+export function sustainedQuery(breach: string, sustain: Sustain): string {
+  const minutesFor = Math.max(1, Math.ceil(sustain.forMs / MINUTE_MS));
+  const sustained = `count_over_time((${breach})[${promQlRange(minutesFor * MINUTE_MS)}:${SUBQUERY_STEP}]) >= ${minutesFor}`;
+  if (sustain.recoverMs <= 0) return sustained;
+  return `max_over_time((${sustained})[${promQlRange(sustain.recoverMs)}:${SUBQUERY_STEP}])`;
+}
+
+/** The breach of a rate rule at one instant: the ratio past its threshold on at least minTicks. */
+export function ratioBreach(condition: Extract<AlertCondition, { kind: 'ratio' }>): string {
+  const numerator = ticksSum(condition.numerator, condition.windowMs);
+  const denominator = ticksSum(condition.denominator, condition.windowMs);
   const operator = condition.comparison === 'above' ? '>' : '<';
-  return `(${numerator} / ${denominator}) ${operator} ${condition.threshold} and ${denominator} >= ${condition.minAttempts}`;
+  return `(${numerator} / ${denominator}) ${operator} ${condition.threshold} and ${denominator} >= ${condition.minTicks}`;
+}
+
+export function ratioQuery(condition: Extract<AlertCondition, { kind: 'ratio' }>): string {
+  return sustainedQuery(ratioBreach(condition), condition);
+}
+
+/** Per job and status: failed scheduler attempts in the window, unless the job succeeded in it. */
+export function schedulerFailuresQuery(
+  condition: Extract<AlertCondition, { kind: 'scheduler-failures' }>,
+): string {
+  const range = promQlRange(condition.windowMs);
+  const failed = `sum by (job, status) (increase(${promQlMetricName(condition.metric)}{monitored_resource="${SCHEDULER_FAILED_ATTEMPTS.resourceType}"}[${range}])) > 0`;
+  const succeeded = `sum by (job) (increase(${promQlMetricName(METRICS.attempts.type)}${selector(['outcome="succeeded"'])}[${range}])) > 0`;
+  return sustainedQuery(`(${failed}) unless on (job) (${succeeded})`, condition);
+}
+
+/** Per job and reason: requests the runtime refused in the window. */
+export function refusalsQuery(condition: Extract<AlertCondition, { kind: 'refusals' }>): string {
+  const breach = `sum by (job, reason) (increase(${promQlMetricName(condition.metric)}${selector()}[${promQlRange(condition.windowMs)}])) > 0`;
+  return sustainedQuery(breach, condition);
+}
+
+/**
+ * The watchdog's heartbeat missing for its window. absent_over_time is 1 when the range holds no
+ * point, including when the series never existed, which a metric-absence condition cannot see.
+ */
+export function watchdogAbsenceQuery(spec: JobSpec = fleetWatchdog): string {
+  const heartbeat = `${promQlMetricName(METRICS.heartbeat.type)}${selector([`job="${spec.id}"`])}`;
+  return `absent_over_time(${heartbeat}[${promQlRange(watchdogAbsenceMs(spec))}])`;
+}
+
+function promQl(displayName: string, query: string): MonitoringAlertPolicyConditions {
+  return {
+    displayName,
+    conditionPrometheusQueryLanguage: {
+      query: terraformLiteral(query),
+      duration: '0s',
+      evaluationInterval: '60s',
+      // Our metrics have no points before the first run; validation would refuse the query then.
+      disableMetricValidation: true,
+    },
+  };
 }
 
 function seconds(ms: number): string {
@@ -82,8 +163,7 @@ export function watchdogAbsenceMs(spec: JobSpec = fleetWatchdog): number {
 export function policyConditions(rule: AlertRule): MonitoringAlertPolicyConditions[] {
   const condition = rule.condition;
   switch (condition.kind) {
-    case 'forward-progress': {
-      const absenceMs = watchdogAbsenceMs();
+    case 'forward-progress':
       return [
         {
           displayName: 'A job is late: time since its last success is over its window',
@@ -104,25 +184,12 @@ export function policyConditions(rule: AlertRule): MonitoringAlertPolicyConditio
             trigger: { count: 1 },
           },
         },
-        {
-          // Without the watchdog the ratios above stop; its own heartbeat must keep coming.
-          displayName: `The ${fleetWatchdog.id} heartbeat is missing (the forward-progress check is blind)`,
-          conditionAbsent: {
-            filter: metricFilter(METRICS.heartbeat.type, [`${JOB_LABEL}="${fleetWatchdog.id}"`]),
-            aggregations: [
-              {
-                alignmentPeriod: '60s',
-                perSeriesAligner: 'ALIGN_MAX',
-                crossSeriesReducer: 'REDUCE_MAX',
-                groupByFields: [JOB_LABEL],
-              },
-            ],
-            duration: seconds(absenceMs),
-            trigger: { count: 1 },
-          },
-        },
+        // Without the watchdog the ratios above stop; its own heartbeat must keep coming.
+        promQl(
+          `The ${fleetWatchdog.id} heartbeat is missing (the forward-progress check is blind)`,
+          watchdogAbsenceQuery(),
+        ),
       ];
-    }
     case 'exhausted':
       return [
         {
@@ -145,16 +212,13 @@ export function policyConditions(rule: AlertRule): MonitoringAlertPolicyConditio
         },
       ];
     case 'ratio':
+      return [promQl(rule.summary, ratioQuery(condition))];
+    case 'scheduler-failures':
       return [
-        {
-          displayName: rule.summary,
-          conditionPrometheusQueryLanguage: {
-            query: terraformLiteral(ratioQuery(condition)),
-            duration: '0s',
-            evaluationInterval: '60s',
-          },
-        },
+        promQl('Every scheduler attempt of the job failed for 5 minutes', schedulerFailuresQuery(condition)),
       ];
+    case 'refusals':
+      return [promQl('The job refused requests for 5 minutes', refusalsQuery(condition))];
     case 'stalled':
       return [
         {

@@ -14,6 +14,8 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { catalog } from '../functions/catalog';
+import { SEVERITIES } from '../functions/alerts/rules';
+import type { Severity } from '../functions/alerts/rules';
 import { jobEnvProblems } from './job-env';
 import type { Env, Flat } from './settings-reader';
 import { Reader, flattenEnv, flattenFile, isPlainObject, label } from './settings-reader';
@@ -33,7 +35,12 @@ export interface NotificationSettings {
   readonly slack?: { readonly channelName: string; readonly authToken: SecretSource };
   /** webhook_tokenauth: the URL carries its token, so it is a secret too. */
   readonly webhookUrl?: SecretSource;
+  /** Which kinds of channel each severity notifies (functions/alerts/rules.ts: CRITICAL and ERROR page). */
+  readonly routes: Readonly<Record<Severity, readonly ChannelKind[]>>;
 }
+
+export type ChannelKind = 'email' | 'pagerduty' | 'slack' | 'webhook';
+export const CHANNEL_KINDS: readonly ChannelKind[] = ['email', 'pagerduty', 'slack', 'webhook'];
 
 /** The ENX database the jobs work on: the verification server's, or a new Cloud SQL instance. */
 /** How the functions reach the database (docs/deploy.md, "The database path"). */
@@ -222,11 +229,21 @@ function readEnvironment(name: string, flat: Flat, problems: string[], prefix: s
     );
   }
   const webhookUrl = read.secretSource('notifications.webhookUrl');
+  const configured = CHANNEL_KINDS.filter(
+    (kind) =>
+      ({
+        email: emails.length > 0,
+        pagerduty: pagerDutyServiceKey !== undefined,
+        slack: slackChannel !== undefined && slackToken !== undefined,
+        webhook: webhookUrl !== undefined,
+      })[kind],
+  );
   const notifications: NotificationSettings = {
     emails,
     ...(pagerDutyServiceKey ? { pagerDutyServiceKey } : {}),
     ...(slackChannel && slackToken ? { slack: { channelName: slackChannel, authToken: slackToken } } : {}),
     ...(webhookUrl ? { webhookUrl } : {}),
+    routes: readRoutes(read, configured, fail),
   };
   const channelKeys = [
     'notifications.emails',
@@ -295,6 +312,48 @@ function readEnvironment(name: string, flat: Flat, problems: string[], prefix: s
   };
   for (const problem of jobEnvProblems(settings)) fail(problem);
   return settings;
+}
+
+/**
+ * The channels of each severity. Defaults: CRITICAL and ERROR page through every configured
+ * channel but Slack (a chat channel wakes nobody), WARNING goes to Slack, else email: the rate
+ * alerts reach people during the day without paging them (docs/signals.md, "Routing").
+ */
+function readRoutes(
+  read: Reader,
+  configured: readonly ChannelKind[],
+  fail: (message: string) => void,
+): Record<Severity, readonly ChannelKind[]> {
+  if (configured.length === 0) return { CRITICAL: [], ERROR: [], WARNING: [] };
+  const paging = configured.filter((kind) => kind !== 'slack');
+  const page = paging.length > 0 ? paging : configured;
+  const quiet = configured.includes('slack')
+    ? ['slack' as const]
+    : configured.includes('email')
+      ? ['email' as const]
+      : page;
+  const defaults: Record<Severity, readonly ChannelKind[]> = { CRITICAL: page, ERROR: page, WARNING: quiet };
+  const routes = { ...defaults };
+  for (const severity of SEVERITIES) {
+    const key = `notifications.${severity.toLowerCase()}`;
+    const listed = read.list(key);
+    if (listed === undefined) continue;
+    const unknown = listed.filter((kind) => !(CHANNEL_KINDS as readonly string[]).includes(kind));
+    const missing = listed.filter(
+      (kind) =>
+        (CHANNEL_KINDS as readonly string[]).includes(kind) && !configured.includes(kind as ChannelKind),
+    );
+    if (unknown.length > 0)
+      fail(`${label(key)}: ${unknown.join(', ')} is not a channel kind; use ${CHANNEL_KINDS.join(', ')}`);
+    if (missing.length > 0)
+      fail(
+        `${label(key)}: ${missing.join(', ')} is not configured; configure it under notifications, or leave it out`,
+      );
+    if (listed.length === 0)
+      fail(`${label(key)}: lists no channel, so ${severity} alerts would reach nobody`);
+    routes[severity] = listed.filter((kind): kind is ChannelKind => configured.includes(kind as ChannelKind));
+  }
+  return routes;
 }
 
 function readDatabase(name: string, read: Reader, fail: (message: string) => void): DatabaseSettings {

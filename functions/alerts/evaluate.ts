@@ -4,7 +4,8 @@
  * policies are built to.
  */
 import type { AttemptOutcome } from '../core/signals';
-import type { AlertId, AlertRule, Severity } from './rules';
+import type { AlertCondition, AlertId, AlertRule, Severity, Sustain, TickOutcome } from './rules';
+import { WATCHDOG_JOB } from './rules';
 
 export interface FinishedAttempt {
   readonly jobId: string;
@@ -23,6 +24,22 @@ export interface JobProgress {
   readonly overdueAttempts: number;
 }
 
+/** A failed attempt as Cloud Scheduler logs it (AttemptFinished with a status other than OK). */
+export interface SchedulerFailure {
+  readonly jobId: string;
+  /** The entry's jsonPayload.status: a google.rpc.Code name such as PERMISSION_DENIED. */
+  readonly status: string;
+  readonly at: Date;
+}
+
+/** A request the runtime refused before the job ran (the refused_requests counter). */
+export interface Refusal {
+  readonly jobId: string;
+  /** auth, method, path, body, tick or misconfigured. */
+  readonly reason: string;
+  readonly at: Date;
+}
+
 export interface FleetSnapshot {
   readonly now: Date;
   readonly jobs: readonly JobProgress[];
@@ -30,6 +47,14 @@ export interface FleetSnapshot {
   readonly attempts: readonly FinishedAttempt[];
   /** When any job (other than the watchdog) last finished an attempt, if ever. */
   readonly lastActivityAt?: Date;
+  /**
+   * Signals from outside the ledger, within the look-back: Cloud Scheduler's failed attempts
+   * (its logs) and the runtime's refusals. The simulator, which plays Cloud Scheduler, fills them;
+   * loadSnapshot cannot (a refused or unreachable request leaves no ledger row), so locally these
+   * two rules judge only what they are given.
+   */
+  readonly schedulerFailures?: readonly SchedulerFailure[];
+  readonly refusals?: readonly Refusal[];
 }
 
 export interface Verdict {
@@ -64,96 +89,236 @@ export function fleetIdleSeconds(snapshot: FleetSnapshot, historyMs: number): nu
 
 const percent = (value: number) => `${(value * 100).toFixed(1)} %`;
 const minutes = (ms: number) => `${Math.round(ms / 60_000)} min`;
+const MINUTE_MS = 60_000;
+
+/** The job whose own attempts the fleet rates leave out: it runs every minute and judges the rest. */
+export const RATE_EXCLUDED_JOBS: readonly string[] = [WATCHDOG_JOB];
+
+/** A tick's final outcome from one attempt: only the last attempt of a failed tick counts. */
+export function tickOutcome(attempt: FinishedAttempt): TickOutcome | undefined {
+  if (attempt.outcome === 'failed') return attempt.exhausted ? 'failed' : undefined;
+  return attempt.outcome;
+}
+
+/** The whole minutes at or before `atMs`, newest first, covering `spanMs` (at least one). */
+function minutesBack(atMs: number, spanMs: number): number[] {
+  const latest = Math.floor(atMs / MINUTE_MS) * MINUTE_MS;
+  const count = Math.max(1, Math.ceil(spanMs / MINUTE_MS));
+  return Array.from({ length: count }, (_, index) => latest - index * MINUTE_MS);
+}
+
+/**
+ * Whether an incident is open under Sustain at `atMs`: some minute within the last `recoverMs`
+ * ends a run of `forMs` in which every minute breached. Stateless, so Cloud Monitoring's PromQL
+ * (nested min_over_time / max_over_time subqueries at a 1-minute step) computes the same.
+ */
+export function sustainedOpen(
+  atMs: number,
+  sustain: Sustain,
+  breached: (minuteMs: number) => boolean,
+): boolean {
+  const memo = new Map<number, boolean>();
+  const at = (minuteMs: number) => {
+    let value = memo.get(minuteMs);
+    if (value === undefined) memo.set(minuteMs, (value = breached(minuteMs)));
+    return value;
+  };
+  return minutesBack(atMs, sustain.recoverMs).some((end) =>
+    minutesBack(end, sustain.forMs).every((minute) => at(minute)),
+  );
+}
+
+const within = (atMs: number, windowMs: number) => (time: Date) =>
+  time.getTime() > atMs - windowMs && time.getTime() <= atMs;
+
+/** The measured ratio of a rate rule over the window ending at `atMs`. */
+function measureRatio(
+  condition: Extract<AlertCondition, { kind: 'ratio' }>,
+  attempts: readonly FinishedAttempt[],
+  atMs: number,
+) {
+  const inWindow = within(atMs, condition.windowMs);
+  let numerator = 0;
+  let denominator = 0;
+  for (const attempt of attempts) {
+    const outcome = tickOutcome(attempt);
+    if (outcome === undefined || !inWindow(attempt.finishedAt) || RATE_EXCLUDED_JOBS.includes(attempt.jobId))
+      continue;
+    if (condition.denominator.includes(outcome)) denominator += 1;
+    if (condition.numerator.includes(outcome)) numerator += 1;
+  }
+  const ratio = denominator === 0 ? (condition.comparison === 'above' ? 0 : 1) : numerator / denominator;
+  const enough = denominator >= condition.minTicks;
+  const breached =
+    enough && (condition.comparison === 'above' ? ratio > condition.threshold : ratio < condition.threshold);
+  return { numerator, denominator, ratio, enough, breached };
+}
+
+function subjectsOf<T extends { jobId: string }>(items: readonly T[], label: (item: T) => string) {
+  return [...new Set(items.map((item) => `${item.jobId}\u0000${label(item)}`))].map((key) => {
+    const [jobId, value] = key.split('\u0000');
+    return { jobId, value };
+  });
+}
+
+type Base = Pick<Verdict, 'alertId' | 'severity'>;
+
+function forwardProgressVerdicts(base: Base, snapshot: FleetSnapshot): Verdict[] {
+  return snapshot.jobs.map((job) => {
+    const ratio = forwardProgressRatio(job, snapshot.now);
+    const since = job.lastSuccessAt
+      ? `last success ${job.lastSuccessAt.toISOString()}`
+      : `no success since it was first expected at ${job.expectedSince.toISOString()}`;
+    return {
+      ...base,
+      subject: job.jobId,
+      firing: ratio > 1,
+      value: ratio,
+      detail: `${since}; window ${minutes(job.windowMs)}`,
+    };
+  });
+}
+
+function exhaustedVerdicts(
+  base: Base,
+  snapshot: FleetSnapshot,
+  condition: Extract<AlertCondition, { kind: 'exhausted' }>,
+): Verdict[] {
+  const recent = snapshot.attempts.filter(
+    (a) => a.exhausted && within(snapshot.now.getTime(), condition.windowMs)(a.finishedAt),
+  );
+  return snapshot.jobs.map((job) => {
+    const count = recent.filter((attempt) => attempt.jobId === job.jobId).length;
+    return {
+      ...base,
+      subject: job.jobId,
+      firing: count > 0,
+      value: count,
+      detail: `${count} exhausted tick(s) in the last ${minutes(condition.windowMs)}`,
+    };
+  });
+}
+
+function ratioVerdict(
+  base: Base,
+  snapshot: FleetSnapshot,
+  condition: Extract<AlertCondition, { kind: 'ratio' }>,
+): Verdict {
+  const now = snapshot.now.getTime();
+  const firing = sustainedOpen(
+    now,
+    condition,
+    (minute) => measureRatio(condition, snapshot.attempts, minute).breached,
+  );
+  const latest = measureRatio(condition, snapshot.attempts, minutesBack(now, 0)[0]);
+  const volume = latest.enough ? '' : `; fewer than ${condition.minTicks} ticks, too few to judge`;
+  return {
+    ...base,
+    subject: 'fleet',
+    firing,
+    value: latest.ratio,
+    detail: `${latest.numerator}/${latest.denominator} ticks (${percent(latest.ratio)}) in the last ${minutes(condition.windowMs)}; threshold ${condition.comparison} ${percent(condition.threshold)} for ${minutes(condition.forMs)}${volume}`,
+  };
+}
+
+/** Per job and status: failed scheduler attempts in the window and no success of the job in it. */
+function schedulerVerdicts(
+  base: Base,
+  snapshot: FleetSnapshot,
+  condition: Extract<AlertCondition, { kind: 'scheduler-failures' }>,
+): Verdict[] {
+  const failures = snapshot.schedulerFailures ?? [];
+  return subjectsOf(failures, (failure) => failure.status).map(({ jobId, value: status }) => {
+    const mine = failures.filter((failure) => failure.jobId === jobId && failure.status === status);
+    const successes = snapshot.attempts.filter((a) => a.jobId === jobId && a.outcome === 'succeeded');
+    const breached = (minute: number) =>
+      mine.some((failure) => within(minute, condition.windowMs)(failure.at)) &&
+      !successes.some((attempt) => within(minute, condition.windowMs)(attempt.finishedAt));
+    const count = mine.filter((failure) =>
+      within(snapshot.now.getTime(), condition.windowMs)(failure.at),
+    ).length;
+    return {
+      ...base,
+      subject: jobId,
+      firing: sustainedOpen(snapshot.now.getTime(), condition, breached),
+      value: count,
+      detail: `${count} failed scheduler attempt(s) with status ${status} and no success in the last ${minutes(condition.windowMs)}`,
+    };
+  });
+}
+
+/** Per job and reason: refused requests in the window. */
+function refusalVerdicts(
+  base: Base,
+  snapshot: FleetSnapshot,
+  condition: Extract<AlertCondition, { kind: 'refusals' }>,
+): Verdict[] {
+  const refusals = snapshot.refusals ?? [];
+  return subjectsOf(refusals, (refusal) => refusal.reason).map(({ jobId, value: reason }) => {
+    const mine = refusals.filter((refusal) => refusal.jobId === jobId && refusal.reason === reason);
+    const breached = (minute: number) =>
+      mine.some((refusal) => within(minute, condition.windowMs)(refusal.at));
+    const count = mine.filter((refusal) =>
+      within(snapshot.now.getTime(), condition.windowMs)(refusal.at),
+    ).length;
+    return {
+      ...base,
+      subject: jobId,
+      firing: sustainedOpen(snapshot.now.getTime(), condition, breached),
+      value: count,
+      detail: `${count} request(s) refused (reason ${reason}) in the last ${minutes(condition.windowMs)}`,
+    };
+  });
+}
+
+function stalledVerdict(
+  base: Base,
+  snapshot: FleetSnapshot,
+  condition: Extract<AlertCondition, { kind: 'stalled' }>,
+): Verdict {
+  const idle = fleetIdleSeconds(snapshot, condition.historyMs);
+  return {
+    ...base,
+    subject: 'fleet',
+    firing: idle !== undefined && idle * 1000 > condition.idleMs,
+    value: idle ?? 0,
+    detail:
+      idle === undefined
+        ? 'no attempts in the recent history; nothing to stall'
+        : `last attempt finished ${Math.round(idle)} s ago; limit ${minutes(condition.idleMs)}`,
+  };
+}
 
 export function evaluate(rules: readonly AlertRule[], snapshot: FleetSnapshot): Verdict[] {
-  const verdicts: Verdict[] = [];
-  const now = snapshot.now.getTime();
-  for (const rule of rules) {
+  return rules.flatMap((rule): Verdict[] => {
     const base = { alertId: rule.id, severity: rule.severity };
     const condition = rule.condition;
     switch (condition.kind) {
       case 'forward-progress':
-        for (const job of snapshot.jobs) {
-          const ratio = forwardProgressRatio(job, snapshot.now);
-          const since = job.lastSuccessAt
-            ? `last success ${job.lastSuccessAt.toISOString()}`
-            : `no success since it was first expected at ${job.expectedSince.toISOString()}`;
-          verdicts.push({
-            ...base,
-            subject: job.jobId,
-            firing: ratio > 1,
-            value: ratio,
-            detail: `${since}; window ${minutes(job.windowMs)}`,
-          });
-        }
-        break;
-      case 'exhausted': {
-        const recent = snapshot.attempts.filter(
-          (a) => a.exhausted && a.finishedAt.getTime() > now - condition.windowMs,
-        );
-        for (const job of snapshot.jobs) {
-          const count = recent.filter((attempt) => attempt.jobId === job.jobId).length;
-          verdicts.push({
-            ...base,
-            subject: job.jobId,
-            firing: count > 0,
-            value: count,
-            detail: `${count} exhausted tick(s) in the last ${minutes(condition.windowMs)}`,
-          });
-        }
-        break;
-      }
-      case 'ratio': {
-        const inWindow = snapshot.attempts.filter(
-          (attempt) => attempt.finishedAt.getTime() > now - condition.windowMs,
-        );
-        const denominator = inWindow.filter((attempt) =>
-          condition.denominator.includes(attempt.outcome),
-        ).length;
-        const numerator = inWindow.filter((attempt) => condition.numerator.includes(attempt.outcome)).length;
-        const ratio =
-          denominator === 0 ? (condition.comparison === 'above' ? 0 : 1) : numerator / denominator;
-        const enough = denominator >= condition.minAttempts;
-        const breached =
-          condition.comparison === 'above' ? ratio > condition.threshold : ratio < condition.threshold;
-        // Firing needs minAttempts; clearing needs only some attempt on the right side, so a sparse
-        // fleet neither pages on one failure nor flaps between the ticks of a failing job.
-        verdicts.push({
-          ...base,
-          subject: 'fleet',
-          firing: enough && breached,
-          holds: denominator === 0 || (breached && !enough),
-          value: ratio,
-          detail: `${numerator}/${denominator} attempts (${percent(ratio)}) in the last ${minutes(condition.windowMs)}; threshold ${condition.comparison} ${percent(condition.threshold)}${enough ? '' : `; fewer than ${condition.minAttempts} attempts, too few to fire`}`,
-        });
-        break;
-      }
-      case 'stalled': {
-        const idle = fleetIdleSeconds(snapshot, condition.historyMs);
-        verdicts.push({
-          ...base,
-          subject: 'fleet',
-          firing: idle !== undefined && idle * 1000 > condition.idleMs,
-          value: idle ?? 0,
-          detail:
-            idle === undefined
-              ? 'no attempts in the recent history; nothing to stall'
-              : `last attempt finished ${Math.round(idle)} s ago; limit ${minutes(condition.idleMs)}`,
-        });
-        break;
-      }
+        return forwardProgressVerdicts(base, snapshot);
+      case 'exhausted':
+        return exhaustedVerdicts(base, snapshot, condition);
+      case 'ratio':
+        return [ratioVerdict(base, snapshot, condition)];
+      case 'scheduler-failures':
+        return schedulerVerdicts(base, snapshot, condition);
+      case 'refusals':
+        return refusalVerdicts(base, snapshot, condition);
+      case 'stalled':
+        return [stalledVerdict(base, snapshot, condition)];
     }
-  }
-  return verdicts;
+  });
 }
 
-/** How far back a snapshot must load finished attempts for the rate and exhaustion rules. */
+/** How far back a snapshot must load attempts: a window, plus its duration and recovery hold. */
 export function lookbackMs(rules: readonly AlertRule[]): number {
   return Math.max(
     0,
     ...rules.map((rule) => {
       const condition = rule.condition;
-      return condition.kind === 'ratio' || condition.kind === 'exhausted' ? condition.windowMs : 0;
+      if (condition.kind === 'exhausted') return condition.windowMs;
+      if ('forMs' in condition) return condition.windowMs + condition.forMs + condition.recoverMs + MINUTE_MS;
+      return 0;
     }),
   );
 }

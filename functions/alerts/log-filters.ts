@@ -64,6 +64,28 @@ export function schedulerLogFilter(jobId: string): string {
   return `resource.type="cloud_scheduler_job"\nresource.labels.job_id=${quoted(jobId)}`;
 }
 
+/**
+ * Cloud Scheduler's failed attempts, for the log-based metric. Each attempt ends in one
+ * AttemptFinished entry in the `cloudscheduler.googleapis.com/executions` log of the
+ * `cloud_scheduler_job` resource: `httpRequest.status` holds the target's HTTP status and, when
+ * the attempt failed, `jsonPayload.status` names the failure as a google.rpc.Code
+ * (UNAUTHENTICATED, PERMISSION_DENIED, NOT_FOUND, INTERNAL, UNAVAILABLE, DEADLINE_EXCEEDED, ...)
+ * and `jsonPayload.debugInfo` repeats the original HTTP code; a successful attempt has no status.
+ * Source: https://cloud.google.com/scheduler/docs/audit-logging and its "View logs" page
+ * (read 2026-12-06), checked against AttemptFinished entries as public projects record them.
+ */
+export const SCHEDULER_ATTEMPT_FINISHED =
+  'type.googleapis.com/google.cloud.scheduler.logging.AttemptFinished';
+
+export function schedulerFailedAttemptsFilter(): string {
+  return [
+    'resource.type="cloud_scheduler_job"',
+    `jsonPayload."@type"=${quoted(SCHEDULER_ATTEMPT_FINISHED)}`,
+    'jsonPayload.status:*',
+    'NOT jsonPayload.status="OK"',
+  ].join('\n');
+}
+
 export function logsExplorerUrl(projectId: string, filter: string): string {
   return `https://console.cloud.google.com/logs/query;query=${encodeURIComponent(filter)}?project=${projectId}`;
 }

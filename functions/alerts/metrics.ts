@@ -77,6 +77,15 @@ export const METRICS = {
     description: 'Ticks whose last allowed retry failed.',
     writer: 'runtime',
   },
+  refusedRequests: {
+    type: `${METRIC_PREFIX}/refused_requests`,
+    kind: 'CUMULATIVE',
+    valueType: 'INT64',
+    unit: '1',
+    labels: [{ key: 'reason', description: 'auth, method, path, body, tick or misconfigured' }],
+    description: 'Requests refused before the job ran, by reason.',
+    writer: 'runtime',
+  },
   forwardProgress: {
     type: `${METRIC_PREFIX}/forward_progress_ratio`,
     kind: 'GAUGE',
@@ -109,3 +118,18 @@ export const METRICS = {
 } as const satisfies Record<string, MetricSpec>;
 
 export type CounterName = 'started' | 'succeeded' | 'failed' | 'skipped' | 'exhausted';
+
+/**
+ * The one metric the application does not write: a log-based metric (google_logging_metric) that
+ * counts Cloud Scheduler's failed attempts from its own AttemptFinished log entries, so it keeps
+ * counting when the functions are unreachable, refuse every request or never deployed. Log-based
+ * metrics live under logging.googleapis.com/user/ and are DELTA counts on the
+ * `cloud_scheduler_job` resource. Labels: job (the scheduler job id, which is the job id) and
+ * status (the entry's jsonPayload.status, a google.rpc.Code name such as PERMISSION_DENIED).
+ */
+export const SCHEDULER_FAILED_ATTEMPTS = {
+  name: 'enx_jobs/scheduler_failed_attempts',
+  type: 'logging.googleapis.com/user/enx_jobs/scheduler_failed_attempts',
+  resourceType: 'cloud_scheduler_job',
+  labels: ['job', 'status'],
+} as const;

@@ -1,22 +1,25 @@
 /**
  * Alerting, derived from functions/alerts: a descriptor for every custom metric (so policies can
- * name a metric before its first point, with its unit and description), the notification channels
- * of the settings, and one alert policy per rule with its runbook as documentation.
+ * name a metric before its first point, with its unit and description), the log-based metric of
+ * Cloud Scheduler's failed attempts, the notification channels of the settings, and one alert
+ * policy per rule with its runbook as documentation, notifying the channels of its severity.
  */
 import { Construct } from 'constructs';
 import type { ITerraformDependable } from 'cdktf';
 import { TerraformVariable } from 'cdktf';
 import { DataGoogleSecretManagerSecretVersion } from '@cdktf/provider-google/lib/data-google-secret-manager-secret-version';
+import { LoggingMetric } from '@cdktf/provider-google/lib/logging-metric';
 import { MonitoringAlertPolicy } from '@cdktf/provider-google/lib/monitoring-alert-policy';
 import { MonitoringMetricDescriptor } from '@cdktf/provider-google/lib/monitoring-metric-descriptor';
 import { MonitoringNotificationChannel } from '@cdktf/provider-google/lib/monitoring-notification-channel';
-import { METRICS } from '../../functions/alerts/metrics';
+import { METRICS, SCHEDULER_FAILED_ATTEMPTS } from '../../functions/alerts/metrics';
 import type { MetricSpec } from '../../functions/alerts/metrics';
 import type { AlertRule } from '../../functions/alerts/rules';
 import { policyConditions } from '../alert-conditions';
 import { policyDocumentation, readRunbook } from '../alert-documentation';
 import { kebab, terraformLiteral } from '../naming';
-import type { EnvironmentSettings, SecretSource } from '../settings';
+import { schedulerFailedAttemptsFilter } from '../../functions/alerts/log-filters';
+import type { ChannelKind, EnvironmentSettings, SecretSource } from '../settings';
 
 export interface AlertingProps {
   readonly settings: EnvironmentSettings;
@@ -28,6 +31,7 @@ export interface AlertingProps {
 export class Alerting extends Construct {
   readonly descriptors: readonly MonitoringMetricDescriptor[];
   readonly channels: readonly MonitoringNotificationChannel[];
+  readonly schedulerFailures: LoggingMetric;
   readonly policies: readonly MonitoringAlertPolicy[];
 
   constructor(scope: Construct, id: string, props: AlertingProps) {
@@ -53,7 +57,33 @@ export class Alerting extends Construct {
         }),
     );
 
-    this.channels = this.notificationChannels(settings, dependsOn);
+    const channels = this.notificationChannels(settings, dependsOn);
+    this.channels = channels.map((channel) => channel.resource);
+    const channelsOf = (rule: AlertRule) =>
+      channels
+        .filter((channel) => settings.notifications.routes[rule.severity].includes(channel.kind))
+        .map((channel) => channel.resource.id);
+
+    this.schedulerFailures = new LoggingMetric(this, 'scheduler-failed-attempts', {
+      name: SCHEDULER_FAILED_ATTEMPTS.name,
+      description:
+        "Cloud Scheduler's failed attempts per job and status, from its own logs: counts even when no function answers.",
+      filter: schedulerFailedAttemptsFilter(),
+      metricDescriptor: {
+        metricKind: 'DELTA',
+        valueType: 'INT64',
+        unit: '1',
+        labels: [
+          { key: 'job', valueType: 'STRING', description: 'The scheduler job id (the job id).' },
+          { key: 'status', valueType: 'STRING', description: 'jsonPayload.status: a google.rpc.Code name.' },
+        ],
+      },
+      labelExtractors: {
+        job: 'EXTRACT(resource.labels.job_id)',
+        status: 'EXTRACT(jsonPayload.status)',
+      },
+      dependsOn,
+    });
 
     const documentationContext = {
       environment: settings.name,
@@ -75,7 +105,10 @@ export class Alerting extends Construct {
           severity: rule.severity.toLowerCase(),
         },
         conditions: policyConditions(rule),
-        notificationChannels: this.channels.map((channel) => channel.id),
+        notificationChannels: channelsOf(rule),
+        ...(rule.autoCloseMs === undefined
+          ? {}
+          : { alertStrategy: { autoClose: `${Math.round(rule.autoCloseMs / 1000)}s` } }),
         documentation: {
           mimeType: 'text/markdown',
           subject: terraformLiteral(documentation.subject),
@@ -86,7 +119,7 @@ export class Alerting extends Construct {
           })),
         },
         // A policy on a metric Cloud Monitoring does not know yet is refused.
-        dependsOn: [...dependsOn, ...this.descriptors],
+        dependsOn: [...dependsOn, ...this.descriptors, this.schedulerFailures],
       });
     });
   }
@@ -94,21 +127,22 @@ export class Alerting extends Construct {
   private notificationChannels(
     settings: EnvironmentSettings,
     dependsOn: ITerraformDependable[],
-  ): MonitoringNotificationChannel[] {
+  ): { kind: ChannelKind; resource: MonitoringNotificationChannel }[] {
     const { notifications } = settings;
     const common = { userLabels: { app: 'enx-jobs', environment: settings.name }, dependsOn };
-    const channels = notifications.emails.map(
-      (email, index) =>
-        new MonitoringNotificationChannel(this, `email-${index}`, {
-          type: 'email',
-          displayName: `enx-jobs ${settings.name}: ${email}`,
-          labels: { email_address: email },
-          ...common,
-        }),
-    );
+    const channels = notifications.emails.map((email, index) => ({
+      kind: 'email' as ChannelKind,
+      resource: new MonitoringNotificationChannel(this, `email-${index}`, {
+        type: 'email',
+        displayName: `enx-jobs ${settings.name}: ${email}`,
+        labels: { email_address: email },
+        ...common,
+      }),
+    }));
     if (notifications.pagerDutyServiceKey) {
-      channels.push(
-        new MonitoringNotificationChannel(this, 'pagerduty', {
+      channels.push({
+        kind: 'pagerduty',
+        resource: new MonitoringNotificationChannel(this, 'pagerduty', {
           type: 'pagerduty',
           displayName: `enx-jobs ${settings.name}: PagerDuty`,
           sensitiveLabels: {
@@ -116,28 +150,30 @@ export class Alerting extends Construct {
           },
           ...common,
         }),
-      );
+      });
     }
     if (notifications.slack) {
-      channels.push(
-        new MonitoringNotificationChannel(this, 'slack', {
+      channels.push({
+        kind: 'slack',
+        resource: new MonitoringNotificationChannel(this, 'slack', {
           type: 'slack',
           displayName: `enx-jobs ${settings.name}: Slack ${notifications.slack.channelName}`,
           labels: { channel_name: notifications.slack.channelName },
           sensitiveLabels: { authToken: this.secretValue('slack-auth-token', notifications.slack.authToken) },
           ...common,
         }),
-      );
+      });
     }
     if (notifications.webhookUrl) {
-      channels.push(
-        new MonitoringNotificationChannel(this, 'webhook', {
+      channels.push({
+        kind: 'webhook',
+        resource: new MonitoringNotificationChannel(this, 'webhook', {
           type: 'webhook_tokenauth',
           displayName: `enx-jobs ${settings.name}: webhook`,
           labels: { url: this.secretValue('webhook-url', notifications.webhookUrl) },
           ...common,
         }),
-      );
+      });
     }
     return channels;
   }
