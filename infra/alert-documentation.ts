@@ -84,14 +84,12 @@ export function policyDocumentation(
     `- Warnings of every job: [Logs Explorer](${fleetLogs})`,
     `- [Cloud Scheduler jobs](${schedulerConsoleUrl(projectId)}) · [Dashboards](${dashboardsConsoleUrl(projectId)})`,
   ];
-  const base = lines.join('\n');
-  if (!fits(base)) {
+  const content = lines.join('\n');
+  if (!fits(content)) {
     throw new Error(
-      `${rule.runbook} is too long for an alert policy's documentation (${base.length} characters with the deployment links; Cloud Monitoring takes ${DOCUMENTATION_MAX_CHARS}): shorten it`,
+      `${rule.runbook} is too long for an alert policy's documentation (${content.length} characters with the deployment links; Cloud Monitoring takes ${DOCUMENTATION_MAX_CHARS}): shorten it`,
     );
   }
-  const content = base;
-
   const subject = (
     perJob
       ? `[${rule.severity}] ${rule.id}: ${JOB_VARIABLE} (${environment})`

@@ -12,7 +12,8 @@ import { Construct } from 'constructs';
 import type { ITerraformDependable } from 'cdktf';
 import { MonitoringDashboard } from '@cdktf/provider-google/lib/monitoring-dashboard';
 import type { JobSpec } from '../../functions/core/job-spec';
-import { METRICS } from '../../functions/alerts/metrics';
+import { METRICS, SCHEDULER_FAILED_ATTEMPTS } from '../../functions/alerts/metrics';
+import { schedulerFailedAttemptsFilter } from '../../functions/alerts/log-filters';
 import type { AlertRule } from '../../functions/alerts/rules';
 import { JOB_LABEL, metricFilter } from '../alert-conditions';
 import { FLEET_LOG_QUERY, jobLogQuery, terraformLiteral } from '../naming';
@@ -22,9 +23,10 @@ const COLUMNS = 48;
 const ROW_HEIGHT = 16;
 
 type Widget = Record<string, unknown>;
+/** xPos and yPos are left out at 0: the API drops them, and every plan would diff (provider #16173). */
 interface Tile {
-  readonly xPos: number;
-  readonly yPos: number;
+  readonly xPos?: number;
+  readonly yPos?: number;
   readonly width: number;
   readonly height: number;
   readonly widget: Widget;
@@ -67,13 +69,17 @@ function group(title: string): Widget {
   return { title, collapsibleGroup: {} };
 }
 
+function tile(x: number, y: number, width: number, height: number, widget: Widget): Tile {
+  return { ...(x === 0 ? {} : { xPos: x }), ...(y === 0 ? {} : { yPos: y }), width, height, widget };
+}
+
 /** Four charts in a row, the logs under them, and the group spanning both. */
 function section(title: string, charts: readonly Widget[], logs: Widget, y: number): Tile[] {
   const width = COLUMNS / charts.length;
   return [
-    { xPos: 0, yPos: y, width: COLUMNS, height: 2 * ROW_HEIGHT, widget: group(title) },
-    ...charts.map((widget, index) => ({ xPos: index * width, yPos: y, width, height: ROW_HEIGHT, widget })),
-    { xPos: 0, yPos: y + ROW_HEIGHT, width: COLUMNS, height: ROW_HEIGHT, widget: logs },
+    tile(0, y, COLUMNS, 2 * ROW_HEIGHT, group(title)),
+    ...charts.map((widget, index) => tile(index * width, y, width, ROW_HEIGHT, widget)),
+    tile(0, y + ROW_HEIGHT, COLUMNS, ROW_HEIGHT, logs),
   ];
 }
 
@@ -120,6 +126,42 @@ function fleetSection(projectId: string, rules: readonly AlertRule[]): Widget[] 
       { unit: 's', ...(stalled?.kind === 'stalled' ? { threshold: stalled.idleMs / 1000 } : {}) },
     ),
     logsPanel('Warnings of every job', FLEET_LOG_QUERY, projectId),
+  ];
+}
+
+/**
+ * What fails before a job runs, so a fleet that never worked shows it too: Cloud Scheduler's
+ * failed attempts (the log-based metric, by job and status) and the runtime's refusals by reason.
+ */
+function neverSilentSection(projectId: string): Widget[] {
+  const delta = {
+    alignmentPeriod: '300s',
+    perSeriesAligner: 'ALIGN_DELTA',
+    crossSeriesReducer: 'REDUCE_SUM',
+  };
+  return [
+    chart(
+      'Failed scheduler attempts by job and status (5 min)',
+      [
+        `metric.type="${SCHEDULER_FAILED_ATTEMPTS.type}"`,
+        `resource.type="${SCHEDULER_FAILED_ATTEMPTS.resourceType}"`,
+      ].join(' AND '),
+      { ...delta, groupByFields: ['metric.label.job', 'metric.label.status'] },
+      { plotType: 'STACKED_BAR' },
+    ),
+    chart(
+      'Refused requests by reason (5 min)',
+      metricFilter(METRICS.refusedRequests.type),
+      { ...delta, groupByFields: ['metric.label.reason'] },
+      { plotType: 'STACKED_BAR' },
+    ),
+    chart(
+      'Refused requests by job (5 min)',
+      metricFilter(METRICS.refusedRequests.type),
+      { ...delta, groupByFields: [JOB_LABEL] },
+      { plotType: 'STACKED_BAR' },
+    ),
+    logsPanel('Failed scheduler attempts', schedulerFailedAttemptsFilter(), projectId),
   ];
 }
 
@@ -178,6 +220,7 @@ export function dashboardPages(
 ): DashboardPage[] {
   const sections: { title: string; widgets: Widget[] }[] = [
     { title: `Fleet (${jobs.length} jobs)`, widgets: fleetSection(projectId, rules) },
+    { title: 'Before a job runs: scheduler failures and refusals', widgets: neverSilentSection(projectId) },
     ...jobs.map((spec) => ({
       title: `${spec.id}: ${spec.schedule.cron} (${spec.schedule.timeZone})`,
       widgets: jobSection(spec, projectId),
@@ -191,7 +234,7 @@ export function dashboardPages(
       pages.push(tiles);
       tiles = [];
     }
-    const y = tiles.reduce((bottom, tile) => Math.max(bottom, tile.yPos + tile.height), 0);
+    const y = tiles.reduce((bottom, tile) => Math.max(bottom, (tile.yPos ?? 0) + tile.height), 0);
     tiles.push(...section(title, widgets.slice(0, -1), logs, y));
   }
   pages.push(tiles);

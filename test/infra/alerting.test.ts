@@ -92,16 +92,13 @@ describe('alerting', () => {
     // Escaped for Terraform, so Google receives ${resource.label.job} and fills it in.
     expect(documentation.subject).toContain('$${resource.label.job}');
     expect(documentation.links[0].url).toContain('service_name%3D%22$${resource.label.job}%22');
-    for (const job of jobs) {
-      expect(documentation.content).toContain(
-        `| \`${job.id}\` | [Logs Explorer](https://console.cloud.google.com/logs/query;query=${encodeURIComponent(
-          `resource.type="cloud_run_revision"\nresource.labels.service_name="${job.id}"`,
-        )}?project=enx-test-project) |`,
-      );
-    }
+    // No per-job table: the documentation must not grow with the catalog.
+    expect(documentation.content).not.toContain(
+      encodeURIComponent(`resource.labels.service_name="${jobs[0].id}"`),
+    );
   });
 
-  it('turns ForwardProgressFailed into a per-job ratio threshold and the watchdog heartbeat absence', () => {
+  it('turns ForwardProgressFailed into a per-job ratio threshold and a watchdog absence that needs no prior series', () => {
     const [late, absent] = policyOf('ForwardProgressFailed').conditions;
     expect(late.condition_threshold).toMatchObject({
       filter: expect.stringContaining(`metric.type="${METRICS.forwardProgress.type}"`),
@@ -110,9 +107,9 @@ describe('alerting', () => {
       aggregations: [expect.objectContaining({ group_by_fields: ['resource.label.job'] })],
     });
     const windowMs = jobTiming(fleetWatchdog).windowMs;
-    expect(absent.condition_absent).toMatchObject({
-      filter: expect.stringContaining(`resource.label.job="${fleetWatchdog.id}"`),
-      duration: `${windowMs / 1000}s`,
+    expect(absent.condition_prometheus_query_language).toMatchObject({
+      query: `absent_over_time(custom_googleapis_com:enx_jobs_heartbeat{monitored_resource="generic_task",namespace="enx-jobs",job="${fleetWatchdog.id}"}[${windowMs / 60_000}m])`,
+      disable_metric_validation: true,
     });
     expect(windowMs % 60_000).toBe(0);
     expect(windowMs).toBeGreaterThanOrEqual(GOOGLE_LIMITS.absenceMinMs);
@@ -127,7 +124,7 @@ describe('alerting', () => {
       threshold_value: 0,
       aggregations: [
         {
-          alignment_period: '600s',
+          alignment_period: '1800s',
           per_series_aligner: 'ALIGN_DELTA',
           cross_series_reducer: 'REDUCE_SUM',
           group_by_fields: ['resource.label.job'],
@@ -136,23 +133,89 @@ describe('alerting', () => {
     });
   });
 
-  it('turns the rate rules into PromQL over the attempts counter, guarded by the minimum attempts', () => {
+  it('turns the rate rules into PromQL over ticks, held for their duration and their recovery', () => {
     expect(promQlMetricName(METRICS.attempts.type)).toBe('custom_googleapis_com:enx_jobs_attempts');
     const rate = ALERT_RULES.find((rule) => rule.id === 'JobFailureRate');
     if (rate?.condition.kind !== 'ratio') throw new Error('JobFailureRate is a ratio rule');
+    const selector = (extra: string) =>
+      `{monitored_resource="generic_task",namespace="enx-jobs",job!="fleet-watchdog"${extra}}`;
+    const failed = `(sum(increase(custom_googleapis_com:enx_jobs_exhausted_ticks${selector('')}[15m])) or vector(0))`;
+    const succeeded = `(sum(increase(custom_googleapis_com:enx_jobs_attempts${selector(',outcome="succeeded"')}[15m])) or vector(0))`;
+    const ticks = `(${succeeded} + ${failed})`;
     expect(ratioQuery(rate.condition)).toBe(
-      '(sum(increase(custom_googleapis_com:enx_jobs_attempts{monitored_resource="generic_task",namespace="enx-jobs",outcome="failed"}[5m]))' +
-        ' / sum(increase(custom_googleapis_com:enx_jobs_attempts{monitored_resource="generic_task",namespace="enx-jobs",outcome=~"succeeded|failed"}[5m])))' +
-        ' > 0.1 and sum(increase(custom_googleapis_com:enx_jobs_attempts{monitored_resource="generic_task",namespace="enx-jobs",outcome=~"succeeded|failed"}[5m])) >= 3',
+      `max_over_time((count_over_time(((${failed} / ${ticks}) > 0.1 and ${ticks} >= 6)[5m:1m]) >= 5)[15m:1m])`,
     );
     for (const id of ['JobFailureRate', 'JobFailureRateCritical', 'JobQueueBacklog']) {
-      expect(policyOf(id).conditions[0].condition_prometheus_query_language.query).toContain(
-        'custom_googleapis_com:enx_jobs_attempts',
-      );
+      expect(policyOf(id).conditions[0].condition_prometheus_query_language).toMatchObject({
+        duration: '0s',
+        disable_metric_validation: true,
+      });
     }
     expect(policyOf('JobQueueBacklog').conditions[0].condition_prometheus_query_language.query).toContain(
-      ') < 0.9 and',
+      '[10m:1m]) >= 10',
     );
+  });
+
+  it('counts failed Cloud Scheduler attempts by job and status in a log-based metric, and pages on it', () => {
+    const [metric] = resources(json, 'google_logging_metric');
+    expect(metric).toMatchObject({
+      name: 'enx_jobs/scheduler_failed_attempts',
+      filter: expect.stringContaining('resource.type="cloud_scheduler_job"'),
+      label_extractors: { job: 'EXTRACT(resource.labels.job_id)', status: 'EXTRACT(jsonPayload.status)' },
+      metric_descriptor: expect.objectContaining({ metric_kind: 'DELTA', value_type: 'INT64' }),
+    });
+    const query = policyOf('SchedulerAttemptsFailed').conditions[0].condition_prometheus_query_language.query;
+    expect(query).toContain(
+      'sum by (job, status) (increase(logging_googleapis_com:user_enx_jobs_scheduler_failed_attempts{monitored_resource="cloud_scheduler_job"}[15m])) > 0',
+    );
+    expect(query).toContain('unless on (job)');
+    expect(policyOf('RequestsRefused').conditions[0].condition_prometheus_query_language.query).toContain(
+      'sum by (job, reason) (increase(custom_googleapis_com:enx_jobs_refused_requests',
+    );
+  });
+
+  it('routes each policy to the channels of its severity and sets auto_close on purpose', () => {
+    const channels = resources(json, 'google_monitoring_notification_channel');
+    expect(channels.length).toBeGreaterThanOrEqual(1);
+    for (const rule of ALERT_RULES) {
+      const policy = policyOf(rule.id);
+      expect(policy.notification_channels.length).toBeGreaterThanOrEqual(1);
+      expect(policy.alert_strategy?.auto_close).toBe(
+        rule.autoCloseMs === undefined ? undefined : `${rule.autoCloseMs / 1000}s`,
+      );
+    }
+    const split = synth(
+      settingsFrom({
+        ENX_INFRA_PAGERDUTY_SERVICE_KEY: 'var:pd_key',
+        ENX_INFRA_SLACK_CHANNEL: '#enx',
+        ENX_INFRA_SLACK_AUTH_TOKEN: 'var:slack_token',
+      }),
+    ).json;
+    const policy = (id: string) =>
+      resources(split, 'google_monitoring_alert_policy').find((p) => p.display_name === id) as Json;
+    const slack = '${google_monitoring_notification_channel.alerting_slack_';
+    for (const id of ['ForwardProgressFailed', 'FailedJobs', 'SchedulerAttemptsFailed', 'RequestsRefused']) {
+      expect(policy(id).notification_channels.join()).toContain('pagerduty');
+      expect(policy(id).notification_channels.join()).not.toContain(slack.slice(2));
+    }
+    for (const id of [
+      'JobFailureRate',
+      'JobFailureRateCritical',
+      'JobQueueBacklog',
+      'JobProcessingStalled',
+    ]) {
+      expect(policy(id).notification_channels).toHaveLength(1);
+      expect(policy(id).notification_channels[0]).toContain('slack');
+    }
+  });
+
+  it('leaves zero coordinates out of the dashboard tiles (provider issue #16173)', () => {
+    for (const dashboard of resources(json, 'google_monitoring_dashboard')) {
+      for (const tile of JSON.parse(dashboard.dashboard_json).mosaicLayout.tiles) {
+        expect(tile.xPos).not.toBe(0);
+        expect(tile.yPos).not.toBe(0);
+      }
+    }
   });
 
   it('turns JobProcessingStalled into a threshold on the idle gauge', () => {

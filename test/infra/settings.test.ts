@@ -28,7 +28,10 @@ describe('infra settings', () => {
       maxInstances: 2,
       pausedJobs: [],
       omittedJobs: [],
-      notifications: { emails: ['oncall@example.com'] },
+      notifications: {
+        emails: ['oncall@example.com'],
+        routes: { CRITICAL: ['email'], ERROR: ['email'], WARNING: ['email'] },
+      },
       database: {
         mode: 'existing',
         host: '10.20.0.5',
@@ -372,5 +375,30 @@ describe('loading the settings of a run', () => {
     expect(problemsOf(() => settingsFrom({ ENX_INFRA_ENV: JSON.stringify({ [name]: 'x' }) }))).toEqual([
       `env.${name}: is a setting of ${job.id}; set it in jobEnv.<job id>`,
     ]);
+  });
+});
+
+describe('notification routes', () => {
+  const parse = (extra: Record<string, string>) =>
+    settingsFrom({ ...extra }).environments[0].notifications.routes;
+
+  it('pages through every channel but Slack, and sends the rate alerts to Slack', () => {
+    expect(
+      parse({
+        ENX_INFRA_PAGERDUTY_SERVICE_KEY: 'secret:pd',
+        ENX_INFRA_SLACK_CHANNEL: '#enx',
+        ENX_INFRA_SLACK_AUTH_TOKEN: 'secret:slack',
+      }),
+    ).toEqual({ CRITICAL: ['email', 'pagerduty'], ERROR: ['email', 'pagerduty'], WARNING: ['slack'] });
+  });
+
+  it('takes the lists of the settings, and refuses a channel that is not configured', () => {
+    expect(parse({ ENX_INFRA_WEBHOOK_URL: 'var:hook', ENX_INFRA_NOTIFY_CRITICAL: 'webhook' })).toMatchObject({
+      CRITICAL: ['webhook'],
+      WARNING: ['email'],
+    });
+    expect(() => parse({ ENX_INFRA_NOTIFY_CRITICAL: 'pagerduty,sms' })).toThrow(
+      /notifications.critical \(ENX_INFRA_NOTIFY_CRITICAL\): sms is not a channel kind[\s\S]*pagerduty is not configured/,
+    );
   });
 });

@@ -17,20 +17,6 @@ const job = (overrides: Partial<JobProgress> = {}): JobProgress => ({
   ...overrides,
 });
 
-/** `count` attempts with the given outcome, spread over the last `spreadMs`. */
-const attempts = (
-  count: number,
-  outcome: AttemptOutcome,
-  spreadMs = MIN,
-  jobId = 'cleanup-worker',
-): FinishedAttempt[] =>
-  Array.from({ length: count }, (_, i) => ({
-    jobId,
-    outcome,
-    finishedAt: ago(((i + 1) * spreadMs) / (count + 1)),
-    exhausted: false,
-  }));
-
 const snapshot = (overrides: Partial<FleetSnapshot>): FleetSnapshot => ({
   now: NOW,
   jobs: [job()],
@@ -67,49 +53,83 @@ describe('FailedJobs', () => {
     expect(firing(snap, 'FailedJobs', 'cleanup-worker')).toBe(true);
     expect(firing(snap, 'FailedJobs', 'appsync-worker')).toBe(false);
   });
-  it('forgets an exhausted tick after 10 minutes', () => {
+  it('forgets an exhausted tick after 30 minutes', () => {
     const snap = snapshot({
-      attempts: [{ jobId: 'cleanup-worker', outcome: 'failed', finishedAt: ago(11 * MIN), exhausted: true }],
+      attempts: [{ jobId: 'cleanup-worker', outcome: 'failed', finishedAt: ago(31 * MIN), exhausted: true }],
     });
     expect(firing(snap, 'FailedJobs', 'cleanup-worker')).toBe(false);
   });
 });
 
+/**
+ * A steady stream: `perMinute` ticks with this final outcome in each minute from `fromAgo` minutes
+ * ago to `toAgo` minutes ago, half a minute off the whole minutes the rules judge at.
+ */
+const stream = (
+  perMinute: number,
+  outcome: AttemptOutcome | 'exhausted',
+  fromAgo: number,
+  toAgo = 0,
+  jobId = 'cleanup-worker',
+): FinishedAttempt[] =>
+  Array.from({ length: fromAgo - toAgo }, (_, minute) =>
+    Array.from({ length: perMinute }, () => ({
+      jobId,
+      outcome: outcome === 'exhausted' ? ('failed' as const) : outcome,
+      finishedAt: ago((toAgo + minute + 0.5) * MIN),
+      exhausted: outcome === 'exhausted',
+    })),
+  ).flat();
+
 describe('failure rates', () => {
   it.each([
-    // [failed, succeeded, warning fires, critical fires]: 5-minute and 2-minute windows.
-    [1, 9, false, false], // exactly 10 %: not above
-    [2, 17, true, false], // 10.5 %
-    [1, 3, true, false], // 25 %: warning yes, critical not above
-    [3, 8, true, true], // 27 %
-  ])('%d failed of %d succeeded: warning %s, critical %s', (failed, succeeded, warning, critical) => {
-    const snap = snapshot({ attempts: [...attempts(failed, 'failed'), ...attempts(succeeded, 'succeeded')] });
+    // [succeeded, exhausted per minute, warning fires, critical fires] over 40 steady minutes.
+    [9, 1, false, false], // exactly 10 %: not above
+    [8, 1, true, false], // 11 %
+    [3, 1, true, false], // 25 %: warning yes, critical not above
+    [2, 1, true, true], // 33 %
+  ])('%d succeeded and %d failed ticks a minute: warning %s, critical %s', (ok, bad, warning, critical) => {
+    const snap = snapshot({ attempts: [...stream(ok, 'succeeded', 40), ...stream(bad, 'exhausted', 40)] });
     expect(firing(snap, 'JobFailureRate')).toBe(warning);
     expect(firing(snap, 'JobFailureRateCritical')).toBe(critical);
   });
 
-  it('does not fire on fewer than 3 attempts, and holds its state instead of resolving', () => {
-    const snap = snapshot({ attempts: [...attempts(1, 'failed'), ...attempts(1, 'succeeded')] });
+  it('counts ticks: failed attempts that a retry absorbed are no failure at all', () => {
+    const snap = snapshot({ attempts: [...stream(2, 'succeeded', 40), ...stream(2, 'failed', 40)] });
+    expect(firing(snap, 'JobFailureRate')).toBe(false);
+    expect(firing(snap, 'JobFailureRateCritical')).toBe(false);
+  });
+
+  it('fires only once the breach has held for the whole duration', () => {
+    const breachFor = (minutes: number) =>
+      snapshot({ attempts: [...stream(1, 'succeeded', 40), ...stream(10, 'exhausted', minutes)] });
+    expect(firing(breachFor(4), 'JobFailureRate')).toBe(false);
+    expect(firing(breachFor(5), 'JobFailureRate')).toBe(true);
+    expect(firing(breachFor(1), 'JobFailureRateCritical')).toBe(false);
+    expect(firing(breachFor(2), 'JobFailureRateCritical')).toBe(true);
+  });
+
+  it('stays open until no sustained breach was seen for the recovery hold', () => {
+    // Failing from 60 to 40 minutes ago: the 15-minute window is breached until 26 minutes ago.
+    const attemptsThen = [...stream(2, 'succeeded', 80), ...stream(5, 'exhausted', 60, 40)];
+    const at = (minutesAgo: number) => snapshot({ now: ago(minutesAgo * MIN), attempts: attemptsThen });
+    expect(firing(at(30), 'JobFailureRate')).toBe(true);
+    expect(firing(at(12), 'JobFailureRate')).toBe(true);
+    expect(firing(at(11), 'JobFailureRate')).toBe(false);
+  });
+
+  it('judges nothing on fewer than 6 ticks in the window', () => {
+    const snap = snapshot({ attempts: stream(1, 'exhausted', 5) });
+    expect(firing(snap, 'JobFailureRateCritical')).toBe(false);
     const verdict = evaluate(ALERT_RULES, snap).find((v) => v.alertId === 'JobFailureRateCritical');
-    expect(verdict).toMatchObject({ firing: false, holds: true });
+    expect(verdict?.detail).toContain('too few to judge');
   });
 
-  it('clears on any attempt below the threshold, and holds on an empty window', () => {
-    const clear = evaluate(ALERT_RULES, snapshot({ attempts: attempts(1, 'succeeded') })).find(
-      (v) => v.alertId === 'JobFailureRateCritical',
-    );
-    expect(clear).toMatchObject({ firing: false, holds: false });
-    const empty = evaluate(ALERT_RULES, snapshot({ attempts: [] })).find(
-      (v) => v.alertId === 'JobFailureRateCritical',
-    );
-    expect(empty).toMatchObject({ firing: false, holds: true });
-  });
-
-  it('only counts attempts inside the window', () => {
-    const old = attempts(5, 'failed').map((attempt) => ({ ...attempt, finishedAt: ago(6 * MIN) }));
-    expect(firing(snapshot({ attempts: [...old, ...attempts(5, 'succeeded')] }), 'JobFailureRate')).toBe(
-      false,
-    );
+  it("leaves the watchdog's own ticks out", () => {
+    const snap = snapshot({
+      attempts: [...stream(1, 'succeeded', 40), ...stream(1, 'exhausted', 40, 0, 'fleet-watchdog')],
+    });
+    expect(evaluate(ALERT_RULES, snap).find((v) => v.alertId === 'JobFailureRate')?.value).toBe(0);
   });
 });
 
@@ -117,11 +137,61 @@ describe('JobQueueBacklog', () => {
   it.each([
     [9, 1, false], // 90 % succeeded: not below
     [8, 1, true], // 88.9 %
-  ])('%d succeeded, %d skipped: fires %s', (succeeded, skipped, fires) => {
+  ])('%d succeeded, %d skipped a minute: fires %s', (succeeded, skipped, fires) => {
     const snap = snapshot({
-      attempts: [...attempts(succeeded, 'succeeded', 8 * MIN), ...attempts(skipped, 'skipped', 8 * MIN)],
+      attempts: [...stream(succeeded, 'succeeded', 40), ...stream(skipped, 'skipped', 40)],
     });
     expect(firing(snap, 'JobQueueBacklog')).toBe(fires);
+  });
+});
+
+describe('SchedulerAttemptsFailed', () => {
+  const failures = (fromAgo: number, status = 'PERMISSION_DENIED') =>
+    Array.from({ length: fromAgo }, (_, minute) => ({
+      jobId: 'cleanup-worker',
+      status,
+      at: ago((minute + 0.5) * MIN),
+    }));
+
+  it('fires per job and status once every attempt has failed for 5 minutes', () => {
+    const verdicts = evaluate(ALERT_RULES, snapshot({ schedulerFailures: failures(6) })).filter(
+      (v) => v.alertId === 'SchedulerAttemptsFailed',
+    );
+    expect(verdicts).toMatchObject([{ subject: 'cleanup-worker', firing: true }]);
+    expect(verdicts[0].detail).toContain('status PERMISSION_DENIED');
+  });
+
+  it('waits while a success of the job is in the window', () => {
+    const snap = snapshot({
+      schedulerFailures: failures(20),
+      attempts: [
+        { jobId: 'cleanup-worker', outcome: 'succeeded', finishedAt: ago(12 * MIN), exhausted: false },
+      ],
+    });
+    expect(firing(snap, 'SchedulerAttemptsFailed', 'cleanup-worker')).toBe(false);
+  });
+
+  it('needs no ledger row: a job that never ran still pages', () => {
+    const never = snapshot({
+      jobs: [job({ lastSuccessAt: undefined })],
+      schedulerFailures: failures(5, 'NOT_FOUND'),
+    });
+    expect(firing(never, 'SchedulerAttemptsFailed', 'cleanup-worker')).toBe(true);
+  });
+});
+
+describe('RequestsRefused', () => {
+  it('fires per job and reason after 5 minutes of refusals in the window', () => {
+    const refusals = (count: number) =>
+      Array.from({ length: count }, (_, i) => ({
+        jobId: 'cleanup-worker',
+        reason: 'auth',
+        at: ago((i + 0.5) * MIN),
+      }));
+    expect(firing(snapshot({ refusals: refusals(1) }), 'RequestsRefused', 'cleanup-worker')).toBe(false);
+    // One refusal stays in the 15-minute window: 5 minutes later the breach has held.
+    const old = [{ jobId: 'cleanup-worker', reason: 'auth', at: ago(5.5 * MIN) }];
+    expect(firing(snapshot({ refusals: old }), 'RequestsRefused', 'cleanup-worker')).toBe(true);
   });
 });
 
@@ -138,6 +208,7 @@ describe('JobProcessingStalled', () => {
   });
 });
 
-it('loads attempts as far back as the longest rate or exhaustion window', () => {
-  expect(lookbackMs(ALERT_RULES)).toBe(10 * MIN);
+it('loads attempts as far back as a window plus its duration and recovery hold', () => {
+  // JobQueueBacklog: a 15-minute window, 10 minutes of duration, 15 of recovery, and the minute in progress.
+  expect(lookbackMs(ALERT_RULES)).toBe(41 * MIN);
 });
