@@ -6,6 +6,9 @@
 import { fleetWatchdog } from '../functions/catalog';
 import { ALWAYS, SIMULATED_JOBS } from './scenario';
 import type { Fault, Scenario, TimeWindow } from './scenario';
+import { SCENARIO_NAMES, findScenario } from './scenarios';
+import type { NamedScenario } from './scenarios';
+import type { JobSpec } from '../functions/core/job-spec';
 
 export const DEFAULT_START = '2026-03-27T00:00:00Z';
 export const DEFAULT_DAYS = 7;
@@ -18,6 +21,10 @@ export const SIMULATED_JOB_IDS: readonly string[] = SIMULATED_JOBS.map((job) => 
 export interface RunCommand {
   readonly kind: 'run';
   readonly scenario: Scenario;
+  /** The named scenario the run starts from, if any. */
+  readonly scenarioName?: string;
+  /** The jobs to simulate, when the named scenario says (default SIMULATED_JOBS). */
+  readonly jobs?: readonly JobSpec[];
   /** Where the runtime's JSON log lines go; discarded when undefined. */
   readonly logFile?: string;
   readonly exactSnapshots: boolean;
@@ -35,6 +42,8 @@ attempt, and prints when each alert fires and resolves. fleet-watchdog is not si
 simulator does its work (evaluating the rules) itself. Nothing leaves 127.0.0.1.
 
 Options:
+  --scenario <name>                 start from a named scenario (its period, jobs and faults); more
+                                    faults may be added. Names: ${SCENARIO_NAMES.join(', ')}
   --days <n>                        how long to simulate (default ${DEFAULT_DAYS}; fractions allowed, at most ${MAX_DAYS})
   --start <time>                    virtual start (default ${DEFAULT_START})
   --seed <n>                        seed of run durations and --fail-rate draws (default ${DEFAULT_SEED})
@@ -205,6 +214,7 @@ function resolveFault(raw: RawFault, startMs: number, endMs: number): Fault {
 }
 
 const VALUE_OPTIONS = [
+  '--scenario',
   '--days',
   '--start',
   '--seed',
@@ -221,6 +231,7 @@ const VALUE_OPTIONS = [
 type ValueOption = (typeof VALUE_OPTIONS)[number];
 
 const EXAMPLES: Record<ValueOption, string> = {
+  '--scenario': '--scenario one-job-failing',
   '--days': '--days 7',
   '--start': `--start ${DEFAULT_START}`,
   '--seed': '--seed 42',
@@ -249,6 +260,7 @@ function parse(argv: readonly string[], jobIds: readonly string[]): RunCommand {
   let start: TimeRef | undefined;
   let seed: number | undefined;
   let logFile: string | undefined;
+  let named: NamedScenario | undefined;
   let exactSnapshots = false;
   const faults: RawFault[] = [];
 
@@ -271,6 +283,16 @@ function parse(argv: readonly string[], jobIds: readonly string[]): RunCommand {
       if (current !== undefined) throw new ArgError(`${option} is given twice; give it once`);
     };
     switch (option) {
+      case '--scenario': {
+        once(named);
+        named = findScenario(value);
+        if (!named) {
+          throw new ArgError(
+            `--scenario: unknown scenario "${value}"; scenarios: ${SCENARIO_NAMES.join(', ')}`,
+          );
+        }
+        break;
+      }
       case '--days': {
         once(days);
         const number = Number(value);
@@ -338,15 +360,19 @@ function parse(argv: readonly string[], jobIds: readonly string[]): RunCommand {
   }
 
   const startMs = start && 'absoluteMs' in start ? start.absoluteMs : Date.parse(DEFAULT_START);
-  const endMs = startMs + Math.round((days ?? DEFAULT_DAYS) * DAY_MS);
+  const endMs = startMs + Math.round((days ?? named?.days ?? DEFAULT_DAYS) * DAY_MS);
   return {
     kind: 'run',
     scenario: {
       startMs,
       endMs,
       seed: seed ?? DEFAULT_SEED,
-      faults: faults.map((fault) => resolveFault(fault, startMs, endMs)),
+      faults: [
+        ...(named?.faults(startMs) ?? []),
+        ...faults.map((fault) => resolveFault(fault, startMs, endMs)),
+      ],
     },
+    ...(named ? { scenarioName: named.name, ...(named.jobs ? { jobs: named.jobs } : {}) } : {}),
     logFile,
     exactSnapshots,
   };

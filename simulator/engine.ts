@@ -28,14 +28,14 @@
  */
 import { fleetWatchdog } from '../functions/catalog';
 import { evaluate, lookbackMs } from '../functions/alerts/evaluate';
-import type { FleetSnapshot } from '../functions/alerts/evaluate';
+import type { FleetSnapshot, Refusal, SchedulerFailure } from '../functions/alerts/evaluate';
 import { ALERT_RULES } from '../functions/alerts/rules';
 import { loadSnapshot } from '../functions/alerts/snapshot';
 import type { InvocationVerifier } from '../functions/core/auth';
 import { ManualClock } from '../functions/core/clock';
 import { noConfig } from '../functions/core/config';
 import type { Db } from '../functions/core/db';
-import { TimeoutError } from '../functions/core/errors';
+import { AuthError, TimeoutError } from '../functions/core/errors';
 import { defineJob } from '../functions/core/job-spec';
 import type { AnyJobDefinition, JobSpec } from '../functions/core/job-spec';
 import type { LineWriter } from '../functions/core/logger';
@@ -49,7 +49,7 @@ import { streamFor } from './random';
 import type { Random } from './random';
 import { DEFAULT_RUN_DURATION_MS, SIMULATED_JOBS } from './scenario';
 import type { Scenario } from './scenario';
-import { planRetry, schedulerSucceeded, ticksOf } from './scheduler-model';
+import { attemptStatus, planRetry, schedulerSucceeded, ticksOf } from './scheduler-model';
 import { TransitionTracker } from './timeline';
 import type { Transition } from './timeline';
 
@@ -124,8 +124,43 @@ type SimEvent =
   /** rank 1: after an attempt, read from the database; rank 2: a virtual minute. */
   | { readonly kind: 'evaluate'; readonly atMs: number; readonly rank: 1 | 2 };
 
-/** Auth is not what the simulation is about; the real verifier would need a token issuer. */
-const acceptEveryone: InvocationVerifier = { verify: async () => ({ email: 'simulated-scheduler' }) };
+/**
+ * The caller check: the real verifier would need a token issuer, so every caller is accepted, but
+ * for the auth-broken fault, which refuses it as a wrong audience would (AuthError, 401). Requests
+ * run one at a time, so the engine names the request in flight before sending it.
+ */
+function simulatedVerifier(
+  faults: FaultPlan,
+  clock: ManualClock,
+  inFlight: { jobId: string },
+): InvocationVerifier {
+  return {
+    verify: async () => {
+      if (faults.authBroken(inFlight.jobId, clock.now().getTime())) {
+        throw new AuthError('the token audience is not this function (simulated auth-broken fault)', 401);
+      }
+      return { email: 'simulated-scheduler' };
+    },
+  };
+}
+
+/**
+ * The runtime's database, failing every call while the database-outage fault holds, as an
+ * unreachable Cloud SQL instance would. The simulator's own evaluation reads the database
+ * directly: it plays the watchdog and Cloud Monitoring, which keep their history in an outage.
+ */
+function outageAware(db: Db, faults: FaultPlan, clock: ManualClock): Db {
+  return new Proxy(db, {
+    get(target, property) {
+      const value = Reflect.get(target, property, target) as unknown;
+      if (typeof value !== 'function') return value;
+      if ((property === 'query' || property === 'connect') && faults.databaseDown(clock.now().getTime())) {
+        return () => Promise.reject(new Error('connect ECONNREFUSED (simulated database outage)'));
+      }
+      return (value as (...args: unknown[]) => unknown).bind(target);
+    },
+  });
+}
 
 /**
  * Only what the runtime's settings require. OIDC values are placeholders: the verifier is
@@ -164,7 +199,8 @@ function simulatedDefinition(
   const failures: Random = streamFor(scenario.seed, `${spec.id}:failures`);
   const { minMs, maxMs } = scenario.runDurationMs ?? DEFAULT_RUN_DURATION_MS;
   return defineJob({ ...spec, config: noConfig }, async (context) => {
-    const behaviour = faults.behaviour(spec.id, context.clock.now().getTime(), failures);
+    const lastAttempt = context.attempt >= spec.retry.retryCount + 1;
+    const behaviour = faults.behaviour(spec.id, context.clock.now().getTime(), failures, lastAttempt);
     if (behaviour === 'timeout') {
       clock.advance(spec.timeoutMs);
       throw new TimeoutError(spec.timeoutMs);
@@ -197,6 +233,36 @@ function carriedForward(base: FleetSnapshot, atMs: number, lookback: number): Fl
   };
 }
 
+/**
+ * What the simulated Cloud Scheduler logged and the runtime refused, as the alert rules see
+ * them: the log-based metric and the refused_requests counter, within the look-back.
+ */
+class OutsideSignals {
+  private readonly failures: SchedulerFailure[] = [];
+  private readonly refusals: Refusal[] = [];
+
+  record(spec: JobSpec, answer: Answer, sentMs: number, answeredMs: number): void {
+    const status = attemptStatus(spec, answer.status, answeredMs - sentMs);
+    if (status === undefined) return;
+    const at = new Date(answeredMs);
+    this.failures.push({ jobId: spec.id, status, at });
+    const reason = refusalReason(answer);
+    if (reason !== undefined) this.refusals.push({ jobId: spec.id, reason, at });
+  }
+
+  within(atMs: number, lookback: number): Pick<FleetSnapshot, 'schedulerFailures' | 'refusals'> {
+    const recent = <T extends { at: Date }>(items: readonly T[]) =>
+      items.filter((item) => item.at.getTime() > atMs - lookback && item.at.getTime() <= atMs);
+    return { schedulerFailures: recent(this.failures), refusals: recent(this.refusals) };
+  }
+}
+
+/** The refused_requests reason of a runtime answer: rejected callers (401/403) and ticks (400). */
+function refusalReason(answer: Answer): string | undefined {
+  if (answer.body.status !== 'rejected') return undefined;
+  return answer.status === 400 ? 'tick' : 'auth';
+}
+
 export async function simulate(options: SimulationOptions): Promise<SimulationResult> {
   const wallStart = performance.now();
   const { db, scenario } = options;
@@ -215,11 +281,13 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
 
   const clock = new ManualClock(scenario.startMs);
   const faults = new FaultPlan(scenario.faults);
+  const inFlight = { jobId: '' };
+  const outside = new OutsideSignals();
   const runtime = new Runtime(SIMULATOR_ENV, {
     clock,
-    db,
+    db: outageAware(db, faults, clock),
     sink: new LocalSignalSink(),
-    verifier: acceptEveryone,
+    verifier: simulatedVerifier(faults, clock, inFlight),
     writeLine: options.writeLine ? inVirtualTime(options.writeLine, clock) : discard,
   });
   const definitions = jobs.map((spec) => simulatedDefinition(spec, clock, faults, scenario));
@@ -265,6 +333,7 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
       snapshot = carriedForward(lastRead, atMs, lookback);
     }
     evaluations += 1;
+    snapshot = { ...snapshot, ...outside.within(atMs, lookback) };
     for (const transition of tracker.observe(atMs, evaluate(ALERT_RULES, snapshot))) {
       options.onTransition?.(transition);
     }
@@ -285,11 +354,15 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
       return;
     }
     clock.set(event.atMs);
+    inFlight.jobId = spec.id;
     const endpoint = served.endpoints.get(spec.id);
-    const answer: Answer = endpoint
-      ? await endpoint.call(tickMs)
-      : { body: { status: 'no answer', error: 'not served' } };
+    const answer: Answer = faults.notFound(spec.id, event.atMs)
+      ? { status: 404, body: { status: 'not found', error: 'no function is deployed at this URL' } }
+      : endpoint
+        ? await endpoint.call(tickMs)
+        : { body: { status: 'no answer', error: 'not served' } };
     const answeredMs = clock.now().getTime();
+    outside.record(spec, answer, event.atMs, answeredMs);
     const ok = schedulerSucceeded(spec, answer.status, answeredMs - event.atMs);
     requests.push({
       jobId: spec.id,

@@ -31,20 +31,40 @@ export class FaultPlan {
     );
   }
 
+  /** What the platform answers instead of the runtime (no function deployed at the URL). */
+  notFound(jobId: string, atMs: number): boolean {
+    return this.active(jobId, atMs).some((fault) => fault.kind === 'not-found');
+  }
+
+  /** Whether the runtime refuses the caller of a request made at this time. */
+  authBroken(jobId: string, atMs: number): boolean {
+    return this.active(jobId, atMs).some((fault) => fault.kind === 'auth-broken');
+  }
+
+  /** Whether the runtime's database is unreachable at this time. */
+  databaseDown(atMs: number): boolean {
+    return this.faults.some((fault) => fault.kind === 'database-outage' && inside(fault.window, atMs));
+  }
+
+  private active(jobId: string, atMs: number): Fault[] {
+    return this.faults.filter(
+      (fault) => 'window' in fault && 'jobId' in fault && fault.jobId === jobId && inside(fault.window, atMs),
+    );
+  }
+
   /**
    * How an attempt that starts at this time behaves. A timeout wins over a failure (it is the
    * stronger fault: it also costs the run's whole timeout), and a certain failure over a
    * probable one. The PRNG is drawn only when a fail-rate applies, so adding such a fault to
    * one window leaves every other draw of the job where it was.
    */
-  behaviour(jobId: string, atMs: number, random: Random): RunBehaviour {
-    const active = this.faults.filter(
-      (fault) => 'window' in fault && 'jobId' in fault && fault.jobId === jobId && inside(fault.window, atMs),
-    );
+  behaviour(jobId: string, atMs: number, random: Random, lastAttempt = false): RunBehaviour {
+    const active = this.active(jobId, atMs);
     if (active.some((fault) => fault.kind === 'timeout')) return 'timeout';
     if (active.some((fault) => fault.kind === 'fail')) return 'fail';
     for (const fault of active) {
       if (fault.kind === 'fail-rate' && random() < fault.probability) return 'fail';
+      if (fault.kind === 'flaky' && !lastAttempt && random() < fault.probability) return 'fail';
     }
     return 'succeed';
   }

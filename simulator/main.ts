@@ -32,6 +32,7 @@ async function main(argv: readonly string[]): Promise<number> {
   }
 
   const { scenario } = command;
+  if (command.scenarioName) process.stdout.write(`Scenario ${command.scenarioName}\n`);
   process.stdout.write(
     `Simulating ${new Date(scenario.startMs).toISOString()} to ${new Date(scenario.endMs).toISOString()} (seed ${scenario.seed})\n`,
   );
@@ -56,6 +57,7 @@ async function main(argv: readonly string[]): Promise<number> {
     const result = await simulate({
       db: pool,
       scenario,
+      jobs: command.jobs,
       exactSnapshots: command.exactSnapshots,
       writeLine: logFd === undefined ? undefined : (line) => void writeSync(logFd, line + '\n'),
       onTransition: (transition) => {

@@ -41,7 +41,23 @@ export type Fault =
   /** The scheduler sends nothing to any job. */
   | { readonly kind: 'fleet-outage'; readonly window: TimeWindow }
   /** The job is in the catalog but was never deployed: it never receives a request. */
-  | { readonly kind: 'never-deployed'; readonly jobId: string };
+  | { readonly kind: 'never-deployed'; readonly jobId: string }
+  /**
+   * Each attempt but the tick's last allowed one throws with this probability: transient failures
+   * that retries absorb, so every tick succeeds in the end.
+   */
+  | {
+      readonly kind: 'flaky';
+      readonly jobId: string;
+      readonly probability: number;
+      readonly window: TimeWindow;
+    }
+  /** The scheduler job exists but no function is deployed at its URL: Cloud Run answers 404. */
+  | { readonly kind: 'not-found'; readonly jobId: string; readonly window: TimeWindow }
+  /** The runtime refuses the caller's token (401): a wrong audience or invoker account. */
+  | { readonly kind: 'auth-broken'; readonly jobId: string; readonly window: TimeWindow }
+  /** Every database call of the runtime fails: the ledger is unreachable, the runtime answers 503. */
+  | { readonly kind: 'database-outage'; readonly window: TimeWindow };
 
 export type FaultKind = Fault['kind'];
 
@@ -88,5 +104,13 @@ export function describeFault(fault: Fault): string {
       return `every job: the scheduler sends nothing ${describeWindow(fault.window)}`;
     case 'never-deployed':
       return `${fault.jobId}: never deployed, never receives a request`;
+    case 'flaky':
+      return `${fault.jobId}: ${(fault.probability * 100).toFixed(1)} % of attempts fail but a tick's last ${describeWindow(fault.window)}`;
+    case 'not-found':
+      return `${fault.jobId}: no function at the URL (404) ${describeWindow(fault.window)}`;
+    case 'auth-broken':
+      return `${fault.jobId}: every request refused (401) ${describeWindow(fault.window)}`;
+    case 'database-outage':
+      return `every job: the database is unreachable ${describeWindow(fault.window)}`;
   }
 }

@@ -46,3 +46,32 @@ export function planRetry(spec: Pick<JobSpec, 'retry'>, failed: FailedRequest): 
   if (atMs >= failed.nextTickAtMs) return { kind: 'stop', reason: 'next-tick-due' };
   return { kind: 'retry', retry: failed.retriesDone + 1, atMs };
 }
+
+/**
+ * What Cloud Scheduler writes as `jsonPayload.status` of a failed attempt's AttemptFinished entry:
+ * the google.rpc.Code of the target's HTTP answer, by the HTTP mapping documented in
+ * https://github.com/googleapis/googleapis/blob/master/google/rpc/code.proto (read 2026-12-06), or
+ * DEADLINE_EXCEEDED when no answer came within the attempt deadline. Undefined for a success.
+ */
+export function attemptStatus(
+  spec: Pick<JobSpec, 'attemptDeadlineMs'>,
+  status: number | undefined,
+  elapsedMs: number,
+): string | undefined {
+  if (schedulerSucceeded(spec, status, elapsedMs)) return undefined;
+  if (status === undefined || elapsedMs > spec.attemptDeadlineMs) return 'DEADLINE_EXCEEDED';
+  const byStatus: Record<number, string> = {
+    400: 'INVALID_ARGUMENT',
+    401: 'UNAUTHENTICATED',
+    403: 'PERMISSION_DENIED',
+    404: 'NOT_FOUND',
+    409: 'ABORTED',
+    429: 'RESOURCE_EXHAUSTED',
+    499: 'CANCELLED',
+    500: 'INTERNAL',
+    501: 'UNIMPLEMENTED',
+    503: 'UNAVAILABLE',
+    504: 'DEADLINE_EXCEEDED',
+  };
+  return byStatus[status] ?? (status >= 500 ? 'UNKNOWN' : 'FAILED_PRECONDITION');
+}

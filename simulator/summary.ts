@@ -6,6 +6,7 @@
 import type { SimulationResult } from './engine';
 import { describeFault } from './scenario';
 import { formatInstant } from './timeline';
+import { alertQuality, formatAlertQuality } from './quality';
 
 export interface JobCounts {
   requests: number;
@@ -110,5 +111,6 @@ export function formatSummary(result: SimulationResult): string {
     `Cost: ${(stats.wallMs / 1000).toFixed(1)} s of wall time for ${result.requests.length} requests ` +
       `(${stats.ticks} ticks) and ${stats.evaluations} evaluations, ${stats.databaseSnapshots} of them read from the database.`,
   );
+  lines.push('', formatAlertQuality(alertQuality(result)));
   return lines.join('\n');
 }
