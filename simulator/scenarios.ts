@@ -7,7 +7,7 @@
 import { fleetWatchdog } from '../functions/catalog';
 import type { JobSpec } from '../functions/core/job-spec';
 import { SIMULATED_JOBS } from './scenario';
-import type { Fault, TimeWindow } from './scenario';
+import type { Fault, Scenario, TimeWindow } from './scenario';
 
 const HOUR_MS = 3_600_000;
 
@@ -102,4 +102,14 @@ export const SCENARIO_NAMES = SCENARIOS.map((scenario) => scenario.name);
 
 export function findScenario(name: string): NamedScenario | undefined {
   return SCENARIOS.find((scenario) => scenario.name === name);
+}
+
+/** The Scenario a named one makes, from `startMs`, for its own period unless `endMs` is given. */
+export function scenarioOf(named: NamedScenario, startMs: number, seed: number, endMs?: number): Scenario {
+  return {
+    startMs,
+    endMs: endMs ?? startMs + Math.round(named.days * 24 * HOUR_MS),
+    seed,
+    faults: named.faults(startMs),
+  };
 }

@@ -61,7 +61,9 @@ export type AlertCondition =
     } & Sustain)
   /**
    * Cloud Scheduler logged failed attempts of the job (any HTTP status, or none by the deadline)
-   * within the window, and the job recorded no success in it: one incident per job and status.
+   * within the window, and the job recorded no success in the same window: one incident per job
+   * and status. Failures and successes share one window, so a retry that succeeds cancels the
+   * failure before it could be sustained.
    */
   | ({ readonly kind: 'scheduler-failures'; readonly metric: string } & Sustain)
   /** The runtime refused requests of the job within the window: one incident per job and reason. */
@@ -132,9 +134,9 @@ export const ALERT_RULES: readonly AlertRule[] = [
     condition: {
       kind: 'scheduler-failures',
       metric: SCHEDULER_FAILED_ATTEMPTS.type,
-      windowMs: 15 * MINUTE_MS,
+      windowMs: 10 * MINUTE_MS,
       forMs: 5 * MINUTE_MS,
-      recoverMs: 0,
+      recoverMs: 15 * MINUTE_MS,
     },
   },
   {
@@ -147,9 +149,9 @@ export const ALERT_RULES: readonly AlertRule[] = [
     condition: {
       kind: 'refusals',
       metric: METRICS.refusedRequests.type,
-      windowMs: 15 * MINUTE_MS,
+      windowMs: 10 * MINUTE_MS,
       forMs: 5 * MINUTE_MS,
-      recoverMs: 0,
+      recoverMs: 15 * MINUTE_MS,
     },
   },
   {

@@ -166,7 +166,7 @@ describe('alerting', () => {
     });
     const query = policyOf('SchedulerAttemptsFailed').conditions[0].condition_prometheus_query_language.query;
     expect(query).toContain(
-      'sum by (job, status) (increase(logging_googleapis_com:user_enx_jobs_scheduler_failed_attempts{monitored_resource="cloud_scheduler_job"}[15m])) > 0',
+      'sum by (job, status) (increase(logging_googleapis_com:user_enx_jobs_scheduler_failed_attempts{monitored_resource="cloud_scheduler_job"}[10m])) > 0',
     );
     expect(query).toContain('unless on (job)');
     expect(policyOf('RequestsRefused').conditions[0].condition_prometheus_query_language.query).toContain(

@@ -163,9 +163,9 @@ describe('SchedulerAttemptsFailed', () => {
 
   it('waits while a success of the job is in the window', () => {
     const snap = snapshot({
-      schedulerFailures: failures(20),
+      schedulerFailures: failures(6),
       attempts: [
-        { jobId: 'cleanup-worker', outcome: 'succeeded', finishedAt: ago(12 * MIN), exhausted: false },
+        { jobId: 'cleanup-worker', outcome: 'succeeded', finishedAt: ago(8 * MIN), exhausted: false },
       ],
     });
     expect(firing(snap, 'SchedulerAttemptsFailed', 'cleanup-worker')).toBe(false);
