@@ -4,6 +4,7 @@
  * identically from its seed, and carrying a snapshot forward between attempts gives exactly the
  * verdicts that reading the ledger every minute gives.
  */
+import { ALERT_RULES } from '../../functions/alerts/rules';
 import { cleanupWorker } from '../../functions/catalog';
 import { noConfig } from '../../functions/core/config';
 import { DEFAULT_BACKOFF } from '../../functions/core/job-spec';
@@ -73,9 +74,12 @@ describe('simulator: failure rates on either side of the thresholds', () => {
       if (side === 'under') {
         expect(fired).toEqual([]);
       } else {
-        // At the first evaluation that has three attempts or more: just after the first minute's.
-        expect(fired.map((t) => t.atMs)).toEqual([S + SECOND]);
-        expect(fired[0].detail).toContain(`${failing}/${healthy + failing} attempts`);
+        // Breached from the first whole minute after the first attempts, at every minute for the
+        // rule's duration: it fires at that duration's last minute, once.
+        const rule = ALERT_RULES.find((candidate) => candidate.id === alertId);
+        if (rule?.condition.kind !== 'ratio') throw new Error(`${alertId} is a ratio rule`);
+        expect(fired.map((t) => t.atMs)).toEqual([S + rule.condition.forMs]);
+        expect(fired[0].detail).toContain(`(${(rate * 100).toFixed(1)} %)`);
         expect(result.tracker.stillFiring().map((verdict) => verdict.alertId)).toContain(alertId);
       }
     },
@@ -132,10 +136,10 @@ describe('simulator: faults through the real runtime', () => {
     expect(
       result.requests.filter((request) => request.duplicate).every((r) => r.answer === 'duplicate'),
     ).toBe(true);
-    // Two answers per tick, one of them a success: 50 %, judged from the third answer on.
-    const second = result.requests.find((request) => request.tickMs === S + 5 * MIN && !request.duplicate);
+    // Two answers per tick, one of them a success: 50 %. Judged once three ticks (six answers) are
+    // in the window, at minute 11, and breached at every minute for 10 minutes: minute 20.
     expect(result.transitions.map((t) => [t.kind, t.alertId, t.atMs])).toEqual([
-      ['FIRED', 'JobQueueBacklog', second?.answeredMs],
+      ['FIRED', 'JobQueueBacklog', S + 20 * MIN],
     ]);
   }, 60_000);
 });
