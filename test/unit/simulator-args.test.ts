@@ -152,3 +152,29 @@ describe('parseSimulatorArgs', () => {
     expect(error(argv)).toContain(message);
   });
 });
+
+describe('--scenario', () => {
+  it('starts from the named scenario: its period and faults, with more faults added', () => {
+    const command = parseSimulatorArgs(['--scenario', 'one-job-failing', '--fail', 'e2e-revise@+1h..+2h']);
+    if (command.kind !== 'run') throw new Error(JSON.stringify(command));
+    expect(command.scenarioName).toBe('one-job-failing');
+    expect(command.scenario.endMs - command.scenario.startMs).toBe(DAY);
+    expect(command.scenario.faults.map((fault) => fault.kind)).toEqual(['fail', 'fail']);
+  });
+
+  it('simulates the watchdog where the scenario is about it', () => {
+    const command = parseSimulatorArgs(['--scenario', 'watchdog-dead', '--days', '1']);
+    if (command.kind !== 'run') throw new Error(JSON.stringify(command));
+    expect(command.jobs?.map((job) => job.id)).toContain('fleet-watchdog');
+    expect(command.scenario.endMs - command.scenario.startMs).toBe(DAY);
+  });
+
+  it('names the scenarios when it does not know one', () => {
+    expect(parseSimulatorArgs(['--scenario', 'sunny'])).toEqual({
+      kind: 'error',
+      message: expect.stringMatching(
+        /^--scenario: unknown scenario "sunny"; scenarios: healthy, healthy-transient,/,
+      ),
+    });
+  });
+});

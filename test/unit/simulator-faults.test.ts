@@ -92,3 +92,27 @@ describe('FaultPlan', () => {
     );
   });
 });
+
+describe('the faults that cause silence', () => {
+  it('fails a flaky job by the draw, but never on the last attempt of a tick', () => {
+    const plan = new FaultPlan([{ kind: 'flaky', jobId: 'a', probability: 0.5, window: ALWAYS }]);
+    expect(plan.behaviour('a', 0, () => 0.1)).toBe('fail');
+    expect(plan.behaviour('a', 0, () => 0.9)).toBe('succeed');
+    expect(plan.behaviour('a', 0, () => 0.1, true)).toBe('succeed');
+  });
+
+  it('answers 404, refuses the caller, or takes the database away inside the window only', () => {
+    const plan = new FaultPlan([
+      { kind: 'not-found', jobId: 'a', window },
+      { kind: 'auth-broken', jobId: 'b', window },
+      { kind: 'database-outage', window },
+    ]);
+    expect([plan.notFound('a', 1_500), plan.notFound('a', 2_000), plan.notFound('b', 1_500)]).toEqual([
+      true,
+      false,
+      false,
+    ]);
+    expect([plan.authBroken('b', 1_500), plan.authBroken('a', 1_500)]).toEqual([true, false]);
+    expect([plan.databaseDown(999), plan.databaseDown(1_000)]).toEqual([false, true]);
+  });
+});

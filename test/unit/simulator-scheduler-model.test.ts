@@ -1,7 +1,7 @@
 import { tickGaps, tickInstants } from '../../functions/alerts/cron-gaps';
 import { cleanupWorker } from '../../functions/catalog';
 import { DEFAULT_BACKOFF } from '../../functions/core/job-spec';
-import { planRetry, schedulerSucceeded, ticksOf } from '../../simulator/scheduler-model';
+import { attemptStatus, planRetry, schedulerSucceeded, ticksOf } from '../../simulator/scheduler-model';
 
 const SECOND = 1_000;
 const MIN = 60 * SECOND;
@@ -145,5 +145,22 @@ describe('schedulerSucceeded', () => {
     expect(schedulerSucceeded(cleanupWorker, 409, SECOND)).toBe(false);
     expect(schedulerSucceeded(cleanupWorker, 504, SECOND)).toBe(false);
     expect(schedulerSucceeded(cleanupWorker, undefined, SECOND)).toBe(false);
+  });
+});
+
+describe('attemptStatus', () => {
+  const spec = { attemptDeadlineMs: 60 * SECOND };
+  it.each([
+    [200, SECOND, undefined],
+    [401, SECOND, 'UNAUTHENTICATED'],
+    [403, SECOND, 'PERMISSION_DENIED'],
+    [404, SECOND, 'NOT_FOUND'],
+    [500, SECOND, 'INTERNAL'],
+    [503, SECOND, 'UNAVAILABLE'],
+    [504, SECOND, 'DEADLINE_EXCEEDED'],
+    [undefined, SECOND, 'DEADLINE_EXCEEDED'],
+    [200, 61 * SECOND, 'DEADLINE_EXCEEDED'],
+  ])('logs HTTP %s after %d ms as %s', (status, elapsedMs, expected) => {
+    expect(attemptStatus(spec, status, elapsedMs)).toBe(expected);
   });
 });
