@@ -154,13 +154,6 @@ function measureRatio(
   return { numerator, denominator, ratio, enough, breached };
 }
 
-function subjectsOf<T extends { jobId: string }>(items: readonly T[], label: (item: T) => string) {
-  return [...new Set(items.map((item) => `${item.jobId}\u0000${label(item)}`))].map((key) => {
-    const [jobId, value] = key.split('\u0000');
-    return { jobId, value };
-  });
-}
-
 type Base = Pick<Verdict, 'alertId' | 'severity'>;
 
 function forwardProgressVerdicts(base: Base, snapshot: FleetSnapshot): Verdict[] {
@@ -221,29 +214,60 @@ function ratioVerdict(
   };
 }
 
+interface OutsideEvent {
+  readonly jobId: string;
+  readonly at: Date;
+}
+
+/**
+ * One verdict per job and label (a scheduler status, a refusal reason) of events from outside the
+ * ledger: open under the rule's Sustain while `breached` holds for that job's events.
+ */
+function eventVerdicts<T extends OutsideEvent>(
+  base: Base,
+  snapshot: FleetSnapshot,
+  condition: Sustain,
+  events: readonly T[],
+  labelOf: (event: T) => string,
+  rule: {
+    readonly breached: (mine: readonly T[], jobId: string, minute: number) => boolean;
+    readonly describe: (count: number, label: string) => string;
+  },
+): Verdict[] {
+  const now = snapshot.now.getTime();
+  const subjects = new Map<string, T[]>();
+  for (const event of events) {
+    const key = JSON.stringify([event.jobId, labelOf(event)]);
+    subjects.set(key, [...(subjects.get(key) ?? []), event]);
+  }
+  return [...subjects].map(([key, mine]) => {
+    const [jobId, label] = JSON.parse(key) as [string, string];
+    const count = mine.filter((event) => within(now, condition.windowMs)(event.at)).length;
+    return {
+      ...base,
+      subject: jobId,
+      firing: sustainedOpen(now, condition, (minute) => rule.breached(mine, jobId, minute)),
+      value: count,
+      detail: rule.describe(count, label),
+    };
+  });
+}
+
 /** Per job and status: failed scheduler attempts in the window and no success of the job in it. */
 function schedulerVerdicts(
   base: Base,
   snapshot: FleetSnapshot,
   condition: Extract<AlertCondition, { kind: 'scheduler-failures' }>,
 ): Verdict[] {
-  const failures = snapshot.schedulerFailures ?? [];
-  return subjectsOf(failures, (failure) => failure.status).map(({ jobId, value: status }) => {
-    const mine = failures.filter((failure) => failure.jobId === jobId && failure.status === status);
-    const successes = snapshot.attempts.filter((a) => a.jobId === jobId && a.outcome === 'succeeded');
-    const breached = (minute: number) =>
-      mine.some((failure) => within(minute, condition.windowMs)(failure.at)) &&
-      !successes.some((attempt) => within(minute, condition.windowMs)(attempt.finishedAt));
-    const count = mine.filter((failure) =>
-      within(snapshot.now.getTime(), condition.windowMs)(failure.at),
-    ).length;
-    return {
-      ...base,
-      subject: jobId,
-      firing: sustainedOpen(snapshot.now.getTime(), condition, breached),
-      value: count,
-      detail: `${count} failed scheduler attempt(s) with status ${status} and no success in the last ${minutes(condition.windowMs)}`,
-    };
+  const inWindow = (minute: number) => within(minute, condition.windowMs);
+  return eventVerdicts(base, snapshot, condition, snapshot.schedulerFailures ?? [], (f) => f.status, {
+    breached: (mine, jobId, minute) =>
+      mine.some((failure) => inWindow(minute)(failure.at)) &&
+      !snapshot.attempts.some(
+        (a) => a.jobId === jobId && a.outcome === 'succeeded' && inWindow(minute)(a.finishedAt),
+      ),
+    describe: (count, status) =>
+      `${count} failed scheduler attempt(s) with status ${status} and no success in the last ${minutes(condition.windowMs)}`,
   });
 }
 
@@ -253,21 +277,11 @@ function refusalVerdicts(
   snapshot: FleetSnapshot,
   condition: Extract<AlertCondition, { kind: 'refusals' }>,
 ): Verdict[] {
-  const refusals = snapshot.refusals ?? [];
-  return subjectsOf(refusals, (refusal) => refusal.reason).map(({ jobId, value: reason }) => {
-    const mine = refusals.filter((refusal) => refusal.jobId === jobId && refusal.reason === reason);
-    const breached = (minute: number) =>
-      mine.some((refusal) => within(minute, condition.windowMs)(refusal.at));
-    const count = mine.filter((refusal) =>
-      within(snapshot.now.getTime(), condition.windowMs)(refusal.at),
-    ).length;
-    return {
-      ...base,
-      subject: jobId,
-      firing: sustainedOpen(snapshot.now.getTime(), condition, breached),
-      value: count,
-      detail: `${count} request(s) refused (reason ${reason}) in the last ${minutes(condition.windowMs)}`,
-    };
+  return eventVerdicts(base, snapshot, condition, snapshot.refusals ?? [], (r) => r.reason, {
+    breached: (mine, _jobId, minute) =>
+      mine.some((refusal) => within(minute, condition.windowMs)(refusal.at)),
+    describe: (count, reason) =>
+      `${count} request(s) refused (reason ${reason}) in the last ${minutes(condition.windowMs)}`,
   });
 }
 
