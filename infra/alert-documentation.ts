@@ -30,9 +30,18 @@ export const LINK_NAME_MAX_CHARS = 63;
 /** Cloud Monitoring's variable for the job of a per-job incident. */
 const JOB_VARIABLE = '${resource.label.job}';
 
+/**
+ * The variable naming the job of an incident: the resource label on our generic_task metrics, the
+ * metric label `job` of the log-based scheduler metric (its resource, cloud_scheduler_job, calls
+ * the job job_id).
+ */
+export function jobVariable(rule: AlertRule): string {
+  return rule.condition.kind === 'scheduler-failures' ? '${metric.label.job}' : JOB_VARIABLE;
+}
+
 /** Logs Explorer URLs encode their query; the variable must stay readable for Cloud Monitoring to fill it. */
-function templatedLogsUrl(projectId: string, query: string): string {
-  return logsExplorerUrl(projectId, query).split(encodeURIComponent(JOB_VARIABLE)).join(JOB_VARIABLE);
+function templatedLogsUrl(projectId: string, query: string, variable: string): string {
+  return logsExplorerUrl(projectId, query).split(encodeURIComponent(variable)).join(variable);
 }
 
 const REPOSITORY_ROOT = path.resolve(__dirname, '..');
@@ -65,7 +74,8 @@ export function policyDocumentation(
 ): PolicyDocumentation {
   const { projectId, environment } = context;
   const perJob = rule.scope === 'job';
-  const jobLogs = templatedLogsUrl(projectId, jobLogFilter({ jobId: JOB_VARIABLE, severity: 'WARNING' }));
+  const job = jobVariable(rule);
+  const jobLogs = templatedLogsUrl(projectId, jobLogFilter({ jobId: job, severity: 'WARNING' }), job);
   const fleetLogs = logsExplorerUrl(projectId, FLEET_LOG_QUERY);
 
   const lines = [
@@ -77,8 +87,8 @@ export function policyDocumentation(
     '',
     ...(perJob
       ? [
-          `- Logs of ${JOB_VARIABLE}, the job of this incident: [Logs Explorer](${jobLogs})`,
-          `- Its scheduler attempts: [Logs Explorer](${templatedLogsUrl(projectId, schedulerLogQuery(JOB_VARIABLE))})`,
+          `- Logs of ${job}, the job of this incident: [Logs Explorer](${jobLogs})`,
+          `- Its scheduler attempts: [Logs Explorer](${templatedLogsUrl(projectId, schedulerLogQuery(job), job)})`,
         ]
       : []),
     `- Warnings of every job: [Logs Explorer](${fleetLogs})`,
@@ -92,7 +102,7 @@ export function policyDocumentation(
   }
   const subject = (
     perJob
-      ? `[${rule.severity}] ${rule.id}: ${JOB_VARIABLE} (${environment})`
+      ? `[${rule.severity}] ${rule.id}: ${job} (${environment})`
       : `[${rule.severity}] ${rule.id} (${environment}): ${rule.summary}`
   ).slice(0, SUBJECT_MAX_CHARS);
 

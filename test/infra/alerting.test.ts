@@ -9,6 +9,7 @@ import {
   DOCUMENTATION_MAX_CHARS,
   LINKS_MAX,
   SUBJECT_MAX_CHARS,
+  jobVariable,
   policyDocumentation,
   readRunbook,
 } from '../../infra/alert-documentation';
@@ -169,6 +170,8 @@ describe('alerting', () => {
       'sum by (job, status) (increase(logging_googleapis_com:user_enx_jobs_scheduler_failed_attempts{monitored_resource="cloud_scheduler_job"}[10m])) > 0',
     );
     expect(query).toContain('unless on (job)');
+    // The log-based metric's job is a metric label (its resource calls it job_id).
+    expect(policyOf('SchedulerAttemptsFailed').documentation.subject).toContain('$${metric.label.job}');
     expect(policyOf('RequestsRefused').conditions[0].condition_prometheus_query_language.query).toContain(
       'sum by (job, reason) (increase(custom_googleapis_com:enx_jobs_refused_requests',
     );
@@ -255,7 +258,7 @@ describe('a fleet much larger than today', () => {
       });
       expect(documentation.content.length).toBeLessThanOrEqual(DOCUMENTATION_MAX_CHARS);
       expect(Buffer.byteLength(documentation.content)).toBeLessThanOrEqual(DOCUMENTATION_MAX_BYTES);
-      if (rule.scope === 'job') expect(documentation.content).toContain('${resource.label.job}');
+      if (rule.scope === 'job') expect(documentation.content).toContain(jobVariable(rule));
     }
   });
 
