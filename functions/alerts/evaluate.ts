@@ -110,7 +110,7 @@ function minutesBack(atMs: number, spanMs: number): number[] {
 /**
  * Whether an incident is open under Sustain at `atMs`: some minute within the last `recoverMs`
  * ends a run of `forMs` in which every minute breached. Stateless, so Cloud Monitoring's PromQL
- * (nested min_over_time / max_over_time subqueries at a 1-minute step) computes the same.
+ * (count_over_time inside max_over_time, subqueries at a 1-minute step) computes the same.
  */
 export function sustainedOpen(
   atMs: number,
