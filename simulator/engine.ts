@@ -32,7 +32,7 @@ import type { FleetSnapshot } from '../functions/alerts/evaluate';
 import { ALERT_RULES } from '../functions/alerts/rules';
 import { loadSnapshot } from '../functions/alerts/snapshot';
 import type { InvocationVerifier } from '../functions/core/auth';
-import { ManualClock } from '../functions/core/clock';
+import { ManualClock } from '../test/support/manual-clock';
 import { noConfig } from '../functions/core/config';
 import type { Db } from '../functions/core/db';
 import { TimeoutError } from '../functions/core/errors';
@@ -40,6 +40,7 @@ import { defineJob } from '../functions/core/job-spec';
 import type { AnyJobDefinition, JobSpec } from '../functions/core/job-spec';
 import type { LineWriter } from '../functions/core/logger';
 import { Runtime } from '../functions/core/runtime';
+import { localWiring } from '../local/wiring';
 import { LocalSignalSink } from '../functions/core/signals';
 import { EventQueue } from './event-queue';
 import { FaultPlan } from './faults';
@@ -215,7 +216,7 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
 
   const clock = new ManualClock(scenario.startMs);
   const faults = new FaultPlan(scenario.faults);
-  const runtime = new Runtime(SIMULATOR_ENV, {
+  const runtime = new Runtime(SIMULATOR_ENV, localWiring, {
     clock,
     db,
     sink: new LocalSignalSink(),

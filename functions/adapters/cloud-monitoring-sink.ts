@@ -14,7 +14,7 @@ import { incrementCounter } from '../db/counters';
 import type { CounterValue, StoredCounter } from '../db/counters';
 import { METRICS, RESOURCE_NAMESPACE, RESOURCE_TASK_ID, RESOURCE_TYPE } from '../alerts/metrics';
 import type { MetricSpec } from '../alerts/metrics';
-import type { GaugePoint, GaugeWriter } from './gauges';
+import type { GaugePoint, GaugeWriter } from '../ports/gauges';
 
 type TimeSeries = protos.google.monitoring.v3.ITimeSeries;
 type CreateTimeSeriesRequest = protos.google.monitoring.v3.ICreateTimeSeriesRequest;

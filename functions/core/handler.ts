@@ -13,7 +13,7 @@ import { performance } from 'node:perf_hooks';
 import type { Request, Response } from '@google-cloud/functions-framework';
 import { StepsFailedError, TimeoutError, describeError } from './errors';
 import type { JobDefinition } from './job-spec';
-import { processSecrets, redact } from './logger';
+import { redact } from './logger';
 import { abandonOrphans, closeAttempt, openAttempt, recordNonRun } from './ledger';
 import type { AttemptIdentity } from './ledger';
 import { acquireJobLock } from './lock';
@@ -165,9 +165,12 @@ async function runAttempt<C>(definition: JobDefinition<C>, runtime: Runtime, req
     let result;
     let failure: unknown;
     try {
-      const config = runtime.jobConfig(spec.id, spec.config);
+      const config = runtime.jobConfig(spec.config);
       // The summary leaves the process (answer, ledger), so it is redacted like a log line.
-      result = redact(await runWithDeadline(definition, runtime, { logger, tick, attempt }, config));
+      result = redact(
+        await runWithDeadline(definition, runtime, { logger, tick, attempt }, config),
+        runtime.secrets,
+      );
     } catch (error) {
       failure = error;
     }
@@ -196,8 +199,9 @@ async function runAttempt<C>(definition: JobDefinition<C>, runtime: Runtime, req
     const exhausted = attempt >= maxAttempts;
     // Error messages can quote a secret (a key in a URL, a refused credential); the logger scrubs
     // its lines, and the ledger and the HTTP answer get the same treatment.
-    const errors = errorList(failure).map((error) => processSecrets.scrub(error));
-    const partial = failure instanceof StepsFailedError ? redact(failure.partial) : undefined;
+    const errors = errorList(failure).map((error) => runtime.secrets.scrub(error));
+    const partial =
+      failure instanceof StepsFailedError ? redact(failure.partial, runtime.secrets) : undefined;
     await closeAttempt(lock.client, {
       attemptId: opened.attemptId,
       state: 'failed',
@@ -243,16 +247,18 @@ async function runWithDeadline<C>(
   attempt: { logger: Runtime['logger']; tick: Tick; attempt: number },
   config: C,
 ) {
-  return runWithTimeout(definition.spec.timeoutMs, (signal) =>
+  return runWithTimeout(definition.spec.timeoutMs, (abortSignal) =>
     definition.run(
       {
+        spec: definition.spec,
         db: runtime.db(),
         clock: runtime.clock,
         logger: attempt.logger,
-        signal,
+        abortSignal,
         tick: attempt.tick,
         attempt: attempt.attempt,
         adapters: runtime.adapters(),
+        secrets: runtime.secrets,
       },
       config,
     ),

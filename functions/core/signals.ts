@@ -74,16 +74,6 @@ export const discardSignals: SignalSink = {
   attemptFinished: async () => undefined,
 };
 
-/** Sends to several sinks; used when local mode wants both the tallies and another sink. */
-export function fanOut(...sinks: SignalSink[]): SignalSink {
-  return {
-    attemptStarted: async (signal) =>
-      void (await Promise.all(sinks.map((sink) => sink.attemptStarted(signal)))),
-    attemptFinished: async (signal) =>
-      void (await Promise.all(sinks.map((sink) => sink.attemptFinished(signal)))),
-  };
-}
-
 /** A sink whose failures are logged as warnings and swallowed: metrics never fail a job. */
 export function guarded(sink: SignalSink, logger: Logger): SignalSink {
   const warn = (error: unknown, signal: AttemptStarted) =>

@@ -7,9 +7,9 @@
 import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import type { KeyManager } from '../../functions/adapters';
+import type { KeyManager } from '../../functions/ports';
 import { LocalKeyManager } from '../../functions/adapters/local-key-manager';
-import { ManualClock } from '../../functions/core/clock';
+import { ManualClock } from '../support/manual-clock';
 import { StepsFailedError } from '../../functions/core/errors';
 import type { Env } from '../../functions/core/config';
 import { cleanupConfig } from '../../functions/jobs/cleanup-worker/config';

@@ -11,6 +11,8 @@ import { GoogleSecretStore } from '../../functions/adapters/google-secret-store'
 import { LocalDatabaseExport } from '../../functions/adapters/local-database-export';
 import { LocalSecretStore } from '../../functions/adapters/local-secret-store';
 import { Runtime } from '../../functions/core/runtime';
+import { localWiring } from '../../local/wiring';
+import { LOCAL_ADAPTERS } from '../../local/local-env';
 import { startFakeKms } from '../../local/fake-google/kms-service';
 import type { FakeKms } from '../../local/fake-google/kms-service';
 import { TEST_TOKEN_SIGNING_KEY, createHarness } from '../support/harness';
@@ -99,7 +101,7 @@ describe('secret store and database export choices', () => {
     GOOGLE_CLOUD_PROJECT: 'p',
   };
   const build = (env: Record<string, string>) =>
-    new Runtime({ ...base, ...env }, { writeLine: () => undefined }).adapters();
+    new Runtime({ ...base, ...LOCAL_ADAPTERS, ...env }, localWiring, { writeLine: () => undefined }).adapters();
 
   it('local mode gets the local secret store and the pg_dump export', () => {
     const adapters = build({});

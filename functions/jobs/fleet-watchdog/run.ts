@@ -9,7 +9,7 @@ import { evaluate, fleetIdleSeconds, forwardProgressRatio } from '../../alerts/e
 import { METRICS } from '../../alerts/metrics';
 import { ALERT_RULES } from '../../alerts/rules';
 import { loadSnapshot } from '../../alerts/snapshot';
-import type { GaugePoint } from '../../adapters/gauges';
+import type { GaugePoint } from '../../ports/gauges';
 import type { JobContext, JobResult } from '../../core/job-spec';
 import { ConfigError, describeError } from '../../core/errors';
 import type { WatchdogConfig } from './config';
