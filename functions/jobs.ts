@@ -1,6 +1,9 @@
 /**
  * Each catalog entry joined to its logic. Kept apart from catalog.ts so that reading the catalog
  * (infra, docs, tests of the settings) never loads job code.
+ *
+ * Each definition is its own export, marked pure: a function's bundle (scripts/build.ts) imports
+ * its one definition, and esbuild leaves every other job's code out. The build checks that it did.
  */
 import {
   appsyncWorker,
@@ -31,18 +34,32 @@ import { runRealmKeyRotation } from './jobs/realm-key-rotation-worker/run';
 import { runRotation } from './jobs/rotation-worker/run';
 import { runStatsPuller } from './jobs/stats-puller-worker/run';
 
+export const cleanupWorkerJob = /* @__PURE__ */ defineJob(cleanupWorker, runCleanup);
+export const fleetWatchdogJob = /* @__PURE__ */ defineJob(fleetWatchdog, runWatchdog);
+export const statsPullerWorkerJob = /* @__PURE__ */ defineJob(statsPullerWorker, runStatsPuller);
+export const appsyncWorkerJob = /* @__PURE__ */ defineJob(appsyncWorker, runAppsync);
+export const e2eDefaultJob = /* @__PURE__ */ defineJob(e2eDefault, runE2eDefault);
+export const e2eReviseJob = /* @__PURE__ */ defineJob(e2eRevise, runE2eRevise);
+export const e2eRedirectJob = /* @__PURE__ */ defineJob(e2eRedirect, runE2eRedirect);
+export const emailerAnomaliesJob = /* @__PURE__ */ defineJob(emailerAnomalies, runAnomalies);
+export const emailerSmsErrorsJob = /* @__PURE__ */ defineJob(emailerSmsErrors, runSmsErrors);
+export const modelerWorkerJob = /* @__PURE__ */ defineJob(modelerWorker, runModeler);
+export const rotationWorkerJob = /* @__PURE__ */ defineJob(rotationWorker, runRotation);
+export const realmKeyRotationWorkerJob = /* @__PURE__ */ defineJob(realmKeyRotationWorker, runRealmKeyRotation);
+export const backupWorkerJob = /* @__PURE__ */ defineJob(backupWorker, runBackup);
+
 export const jobDefinitions: readonly AnyJobDefinition[] = [
-  defineJob(cleanupWorker, runCleanup),
-  defineJob(fleetWatchdog, runWatchdog),
-  defineJob(statsPullerWorker, runStatsPuller),
-  defineJob(appsyncWorker, runAppsync),
-  defineJob(e2eDefault, runE2eDefault),
-  defineJob(e2eRevise, runE2eRevise),
-  defineJob(e2eRedirect, runE2eRedirect),
-  defineJob(emailerAnomalies, runAnomalies),
-  defineJob(emailerSmsErrors, runSmsErrors),
-  defineJob(modelerWorker, runModeler),
-  defineJob(rotationWorker, runRotation),
-  defineJob(realmKeyRotationWorker, runRealmKeyRotation),
-  defineJob(backupWorker, runBackup),
+  cleanupWorkerJob,
+  fleetWatchdogJob,
+  statsPullerWorkerJob,
+  appsyncWorkerJob,
+  e2eDefaultJob,
+  e2eReviseJob,
+  e2eRedirectJob,
+  emailerAnomaliesJob,
+  emailerSmsErrorsJob,
+  modelerWorkerJob,
+  rotationWorkerJob,
+  realmKeyRotationWorkerJob,
+  backupWorkerJob,
 ];

@@ -71,6 +71,7 @@ export async function createHarness(options: HarnessOptions = {}): Promise<Harne
   const logs = memoryWriter();
   const sink = new LocalSignalSink();
   const gauges = new LocalGauges();
+  const localGauges = (options.env?.SIGNALS_SINK ?? LOCAL_ADAPTERS.SIGNALS_SINK) !== 'cloud-monitoring';
   const runtime = new Runtime(
     {
       ...LOCAL_ADAPTERS,
@@ -94,7 +95,8 @@ export async function createHarness(options: HarnessOptions = {}): Promise<Harne
       writeLine: logs.write,
       sink: options.sink ? fanOut(sink, options.sink) : sink,
       clock: options.clock,
-      adapters: (db) => ({ gauges, ...options.adapters?.(db) }),
+      // Gauges sent to a loopback Cloud Monitoring are the wiring's; otherwise the harness keeps them.
+      adapters: (db) => ({ ...(localGauges ? { gauges } : {}), ...options.adapters?.(db) }),
       ...options.overrides,
     },
   );
