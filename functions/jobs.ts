@@ -34,19 +34,28 @@ import { runRealmKeyRotation } from './jobs/realm-key-rotation-worker/run';
 import { runRotation } from './jobs/rotation-worker/run';
 import { runStatsPuller } from './jobs/stats-puller-worker/run';
 
-export const cleanupWorkerJob = /* @__PURE__ */ defineJob(cleanupWorker, runCleanup);
-export const fleetWatchdogJob = /* @__PURE__ */ defineJob(fleetWatchdog, runWatchdog);
-export const statsPullerWorkerJob = /* @__PURE__ */ defineJob(statsPullerWorker, runStatsPuller);
+export const cleanupWorkerJob = /* @__PURE__ */ defineJob(cleanupWorker, runCleanup, ['keyManager']);
+export const fleetWatchdogJob = /* @__PURE__ */ defineJob(fleetWatchdog, runWatchdog, ['gauges']);
+export const statsPullerWorkerJob = /* @__PURE__ */ defineJob(statsPullerWorker, runStatsPuller, [
+  'keyManager',
+]);
 export const appsyncWorkerJob = /* @__PURE__ */ defineJob(appsyncWorker, runAppsync);
-export const e2eDefaultJob = /* @__PURE__ */ defineJob(e2eDefault, runE2eDefault);
-export const e2eReviseJob = /* @__PURE__ */ defineJob(e2eRevise, runE2eRevise);
-export const e2eRedirectJob = /* @__PURE__ */ defineJob(e2eRedirect, runE2eRedirect);
-export const emailerAnomaliesJob = /* @__PURE__ */ defineJob(emailerAnomalies, runAnomalies);
-export const emailerSmsErrorsJob = /* @__PURE__ */ defineJob(emailerSmsErrors, runSmsErrors);
-export const modelerWorkerJob = /* @__PURE__ */ defineJob(modelerWorker, runModeler);
-export const rotationWorkerJob = /* @__PURE__ */ defineJob(rotationWorker, runRotation);
-export const realmKeyRotationWorkerJob = /* @__PURE__ */ defineJob(realmKeyRotationWorker, runRealmKeyRotation);
-export const backupWorkerJob = /* @__PURE__ */ defineJob(backupWorker, runBackup);
+export const e2eDefaultJob = /* @__PURE__ */ defineJob(e2eDefault, runE2eDefault, ['secretStore']);
+export const e2eReviseJob = /* @__PURE__ */ defineJob(e2eRevise, runE2eRevise, ['secretStore']);
+export const e2eRedirectJob = /* @__PURE__ */ defineJob(e2eRedirect, runE2eRedirect, ['secretStore']);
+export const emailerAnomaliesJob = /* @__PURE__ */ defineJob(emailerAnomalies, runAnomalies, ['mailer']);
+export const emailerSmsErrorsJob = /* @__PURE__ */ defineJob(emailerSmsErrors, runSmsErrors, ['mailer']);
+export const modelerWorkerJob = /* @__PURE__ */ defineJob(modelerWorker, runModeler, ['rateLimiter']);
+export const rotationWorkerJob = /* @__PURE__ */ defineJob(rotationWorker, runRotation, [
+  'keyManager',
+  'secretStore',
+]);
+export const realmKeyRotationWorkerJob = /* @__PURE__ */ defineJob(
+  realmKeyRotationWorker,
+  runRealmKeyRotation,
+  ['keyManager'],
+);
+export const backupWorkerJob = /* @__PURE__ */ defineJob(backupWorker, runBackup, ['databaseExport']);
 
 export const jobDefinitions: readonly AnyJobDefinition[] = [
   cleanupWorkerJob,

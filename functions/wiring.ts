@@ -4,7 +4,11 @@
  * only receives them.
  *
  * Every Google client, and nodemailer and ioredis, is loaded on its adapter's first call
- * (adapters/deferred.ts): a cold start pays only for what its job touches. The local
+ * (adapters/deferred.ts): a cold start pays only for what its job touches. A function's own
+ * archive (scripts/build.ts) goes further: the build sets ENX_OMIT_<ADAPTER> to "true" for every
+ * adapter its job does not declare, esbuild folds the test below to a constant, and the adapter's
+ * code is left out of the bundle. Outside a bundle (tsx, jest) the variables are unset and every
+ * adapter is wired. The local
  * implementations (keys, secrets and dumps in the local database) are not wired here at all; the
  * local fleet adds them (local/wiring.ts), so a deployed archive cannot even contain them.
  */
@@ -48,12 +52,18 @@ function monitoringSink(parts: RuntimeParts): CloudMonitoringSink {
     const { MetricServiceClient } = await import('@google-cloud/monitoring');
     return new MetricServiceClient(await googleClientOptions(parts, s.monitoringEndpoint));
   });
-  return new CloudMonitoringSink(client, { projectId: s.projectId, location: s.region }, parts.db(), parts.clock);
+  return new CloudMonitoringSink(
+    client,
+    { projectId: s.projectId, location: s.region },
+    parts.db(),
+    parts.clock,
+  );
 }
 
 function keyManager(parts: RuntimeParts): KeyManager {
   const s = parts.settings;
-  if (s.keyManager !== 'google-cloud-kms') return unavailableKeyManager(localOnly('KEY_MANAGER', s.keyManager));
+  if (s.keyManager !== 'google-cloud-kms')
+    return unavailableKeyManager(localOnly('KEY_MANAGER', s.keyManager));
   return deferred(async () => {
     const [{ KeyManagementServiceClient }, { GoogleKmsKeyManager }] = await Promise.all([
       import('@google-cloud/kms'),
@@ -140,12 +150,25 @@ function mailer(parts: RuntimeParts): Mailer {
 
 /** Why a local choice fails here: the deployed wiring has no local implementation to give. */
 function localOnly(setting: string, value: string): string {
-  const google = { KEY_MANAGER: 'google-cloud-kms', SECRET_MANAGER: 'google-secret-manager', DATABASE_EXPORT: 'cloud-sql' };
+  const google = {
+    KEY_MANAGER: 'google-cloud-kms',
+    SECRET_MANAGER: 'google-secret-manager',
+    DATABASE_EXPORT: 'cloud-sql',
+  };
   return `${setting}=${value} is only wired in the local fleet (npm start), not in a deployed function; set ${setting}=${google[setting as keyof typeof google]}`;
 }
 
+const notInArchive = (adapter: string) => (): never => {
+  throw new Error(
+    `this function's archive was built without the ${adapter} adapter, which its job does not declare (functions/jobs.ts)`,
+  );
+};
+
 /** The sink and the adapters the settings ask for, sharing one Monitoring writer. */
-export function productionAdapters(parts: RuntimeParts): { signalSink: SignalSink; adapters: AdapterFactories } {
+export function productionAdapters(parts: RuntimeParts): {
+  signalSink: SignalSink;
+  adapters: AdapterFactories;
+} {
   let monitoring: CloudMonitoringSink | undefined;
   const cloudMonitoring = () => (monitoring ??= monitoringSink(parts));
   const sinks: Record<typeof parts.settings.signalsSink, () => SignalSink> = {
@@ -157,13 +180,21 @@ export function productionAdapters(parts: RuntimeParts): { signalSink: SignalSin
     parts.settings.signalsSink === 'cloud-monitoring' ? cloudMonitoring() : new LocalGauges();
   return {
     signalSink: sinks[parts.settings.signalsSink](),
+    // Each test is spelled out: esbuild replaces a `process.env.ENX_OMIT_*` only where it is
+    // written literally, and folds the condition only where it stands alone.
     adapters: {
-      keyManager: () => keyManager(parts),
-      gauges,
-      secretStore: () => secretStore(parts),
-      databaseExport: () => databaseExport(parts),
-      rateLimiter: () => rateLimiter(parts),
-      mailer: () => mailer(parts),
+      keyManager:
+        process.env.ENX_OMIT_KEY_MANAGER === 'true' ? notInArchive('keyManager') : () => keyManager(parts),
+      gauges: process.env.ENX_OMIT_GAUGES === 'true' ? notInArchive('gauges') : gauges,
+      secretStore:
+        process.env.ENX_OMIT_SECRET_STORE === 'true' ? notInArchive('secretStore') : () => secretStore(parts),
+      databaseExport:
+        process.env.ENX_OMIT_DATABASE_EXPORT === 'true'
+          ? notInArchive('databaseExport')
+          : () => databaseExport(parts),
+      rateLimiter:
+        process.env.ENX_OMIT_RATE_LIMITER === 'true' ? notInArchive('rateLimiter') : () => rateLimiter(parts),
+      mailer: process.env.ENX_OMIT_MAILER === 'true' ? notInArchive('mailer') : () => mailer(parts),
     },
   };
 }

@@ -8,6 +8,7 @@ import type { Db } from './db';
 import type { Logger, SecretRegistry } from './logger';
 import type { Tick } from './tick';
 import type { Adapters } from '../ports';
+import { declaredAdapters } from '../ports';
 
 /** Cloud Scheduler's retry settings for the job (RetryConfig). */
 export interface RetryPolicy {
@@ -87,11 +88,26 @@ export type JobRun<Config> = (context: JobContext<Config>, config: Config) => Pr
 export interface JobDefinition<Config = unknown> {
   readonly spec: JobSpec<Config>;
   readonly run: JobRun<Config>;
+  /** The adapters the job calls; its deployed archive holds these and no other (scripts/build.ts). */
+  readonly adapters: readonly (keyof Adapters)[];
 }
 
-/** Ties a spec to its logic with the config types checked against each other. */
-export function defineJob<Config>(spec: JobSpec<Config>, run: JobRun<Config>): JobDefinition<Config> {
-  return { spec, run };
+/**
+ * Ties a spec to its logic with the config types checked against each other. The job sees only the
+ * adapters it declares: using another fails at once, in every test, rather than in a deployed
+ * function whose archive was built without it.
+ */
+export function defineJob<Config>(
+  spec: JobSpec<Config>,
+  run: JobRun<Config>,
+  adapters: readonly (keyof Adapters)[] = [],
+): JobDefinition<Config> {
+  return {
+    spec,
+    adapters,
+    run: (context, config) =>
+      run({ ...context, adapters: declaredAdapters(context.adapters, adapters, spec.id) }, config),
+  };
 }
 
 /**

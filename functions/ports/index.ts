@@ -51,3 +51,27 @@ export function lazyAdapters(chosen: Partial<Adapters>, factories: AdapterFactor
   }
   return { adapters, built: () => Object.values(made) };
 }
+
+/**
+ * The adapters a job declared, and for any other an error on first use naming the job and where to
+ * declare it (functions/jobs.ts).
+ */
+export function declaredAdapters(
+  adapters: Adapters,
+  declared: readonly (keyof Adapters)[],
+  jobId: string,
+): Adapters {
+  const limited = {} as Adapters;
+  for (const key of Object.keys(adapters) as (keyof Adapters)[]) {
+    Object.defineProperty(limited, key, {
+      enumerable: true,
+      get: () => {
+        if (declared.includes(key)) return adapters[key];
+        throw new Error(
+          `${jobId} uses the ${key} adapter without declaring it; add '${key}' to its defineJob in functions/jobs.ts`,
+        );
+      },
+    });
+  }
+  return limited;
+}

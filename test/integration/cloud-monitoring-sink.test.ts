@@ -9,8 +9,8 @@ import { createLogger } from '../../functions/core/logger';
 import { memoryWriter } from '../support/memory-writer';
 import { guarded } from '../../functions/core/signals';
 import { readCounters } from '../../functions/db/counters';
-import { startFakeMetricService } from '../../local/fake-google/metric-service';
-import type { FakeMetricService } from '../../local/fake-google/metric-service';
+import { startFakeMetricService } from '../support/fake-google/metric-service';
+import type { FakeMetricService } from '../support/fake-google/metric-service';
 import { createTestDatabase } from '../support/database';
 import type { TestDatabase } from '../support/database';
 

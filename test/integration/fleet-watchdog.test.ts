@@ -6,8 +6,8 @@ import { METRICS } from '../../functions/alerts/metrics';
 import { jobTiming } from '../../functions/alerts/windows';
 import { catalog, cleanupWorker } from '../../functions/catalog';
 import { ManualClock } from '../support/manual-clock';
-import { startFakeMetricService } from '../../local/fake-google/metric-service';
-import type { FakeMetricService } from '../../local/fake-google/metric-service';
+import { startFakeMetricService } from '../support/fake-google/metric-service';
+import type { FakeMetricService } from '../support/fake-google/metric-service';
 import { createHarness } from '../support/harness';
 import type { Harness } from '../support/harness';
 
