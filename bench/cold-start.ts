@@ -158,13 +158,15 @@ async function coldStart(target: Target, port: number): Promise<Sample> {
   const child = spawn(
     process.execPath,
     [FRAMEWORK_CLI, `--target=${target.id}`, `--source=${target.source}`, `--port=${port}`],
-    { cwd: target.source, env: { ...target.env, PORT: String(port) }, stdio: ['ignore', 'ignore', 'pipe'] },
+    { cwd: REPO, env: { ...target.env, PORT: String(port) }, stdio: ['ignore', 'ignore', 'pipe'] },
   );
   let stderr = '';
+  child.once('error', (error) => (stderr += `could not start: ${error.message}`));
   child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
   try {
     for (;;) {
-      if (child.exitCode !== null) throw new Error(`${target.id} exited before answering:\n${stderr}`);
+      if (child.exitCode !== null || child.pid === undefined)
+        throw new Error(`${target.id} exited before answering:\n${stderr}`);
       if (performance.now() - started > START_TIMEOUT_MS)
         throw new Error(`${target.id} did not answer:\n${stderr}`);
       try {
