@@ -102,7 +102,9 @@ describe('secret store and database export choices', () => {
     GOOGLE_CLOUD_PROJECT: 'p',
   };
   const build = (env: Record<string, string>) =>
-    new Runtime({ ...base, ...LOCAL_ADAPTERS, ...env }, localWiring, { writeLine: () => undefined }).adapters();
+    new Runtime({ ...base, ...LOCAL_ADAPTERS, ...env }, localWiring, {
+      writeLine: () => undefined,
+    }).adapters();
 
   it('local mode gets the local secret store and the pg_dump export', () => {
     const adapters = build({});

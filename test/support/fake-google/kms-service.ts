@@ -12,7 +12,12 @@ import { crc32c } from '../../../functions/adapters/crc32c';
 import { loopbackClientOptions } from '../../../functions/adapters/loopback';
 import type { LoopbackClientOptions } from '../../../functions/adapters/loopback';
 import { signP256Digest } from '../../../functions/adapters/p256-prehashed';
-import { grpcError as failure, listenOnLoopback, loadService, recordingUnaryService } from '../../../local/fake-google/grpc-fake';
+import {
+  grpcError as failure,
+  listenOnLoopback,
+  loadService,
+  recordingUnaryService,
+} from '../../../local/fake-google/grpc-fake';
 import type { InjectedFailure, RecordedCall } from '../../../local/fake-google/grpc-fake';
 
 export type RecordedKmsCall = RecordedCall;
