@@ -9,6 +9,7 @@
  * must not keep production keys in a database.
  */
 import type { Wiring } from '../functions/core/runtime';
+import type { AdapterFactories } from '../functions/ports';
 import { productionAdapters, productionWiring } from '../functions/wiring';
 import { LocalDatabaseExport } from '../functions/adapters/local-database-export';
 import { LocalKeyManager } from '../functions/adapters/local-key-manager';
@@ -23,42 +24,48 @@ export const localWiring: Wiring = {
   build(parts) {
     const production = productionAdapters(parts);
     const s = parts.settings;
-    const onCloudRun = s.cloudRunService !== '';
+    /** The local implementation when the setting asks for it, refused where K_SERVICE is set. */
+    const localWhen = <K extends keyof AdapterFactories>(
+      key: K,
+      chosen: boolean,
+      refusal: (reason: string) => ReturnType<AdapterFactories[K]>,
+      reason: string,
+      build: () => ReturnType<AdapterFactories[K]>,
+    ): AdapterFactories[K] =>
+      (() => {
+        if (!chosen) return production.adapters[key]();
+        return s.cloudRunService !== '' ? refusal(reason) : build();
+      }) as AdapterFactories[K];
     return {
       signalSink: production.signalSink,
       adapters: {
         ...production.adapters,
-        keyManager: () => {
-          if (s.keyManager !== 'local') return production.adapters.keyManager();
-          if (onCloudRun) {
-            return unavailableKeyManager(
-              'KEY_MANAGER=local keeps keys in the database and is refused on Cloud Run; set KEY_MANAGER=google-cloud-kms',
-            );
-          }
-          return new LocalKeyManager(parts.db(), parts.clock);
-        },
-        secretStore: () => {
-          if (s.secretManager !== 'local') return production.adapters.secretStore();
-          if (onCloudRun) {
-            return unavailableSecretStore(
-              'SECRET_MANAGER=local keeps secret values in the database and is refused on Cloud Run; set SECRET_MANAGER=google-secret-manager',
-            );
-          }
-          return new LocalSecretStore(parts.db(), parts.clock);
-        },
-        databaseExport: () => {
-          if (s.databaseExport !== 'local-pg-dump') return production.adapters.databaseExport();
-          if (onCloudRun) {
-            return unavailableDatabaseExport(
-              'DATABASE_EXPORT=local-pg-dump writes to the local disk and is refused on Cloud Run; set DATABASE_EXPORT=cloud-sql',
-            );
-          }
-          return new LocalDatabaseExport(parts.db(), {
-            connection: pgConnection(parts.databaseAddress()),
-            directory: s.localBackupDir,
-            pgDumpPath: s.pgDumpPath,
-          });
-        },
+        keyManager: localWhen(
+          'keyManager',
+          s.keyManager === 'local',
+          unavailableKeyManager,
+          'KEY_MANAGER=local keeps keys in the database and is refused on Cloud Run; set KEY_MANAGER=google-cloud-kms',
+          () => new LocalKeyManager(parts.db(), parts.clock),
+        ),
+        secretStore: localWhen(
+          'secretStore',
+          s.secretManager === 'local',
+          unavailableSecretStore,
+          'SECRET_MANAGER=local keeps secret values in the database and is refused on Cloud Run; set SECRET_MANAGER=google-secret-manager',
+          () => new LocalSecretStore(parts.db(), parts.clock),
+        ),
+        databaseExport: localWhen(
+          'databaseExport',
+          s.databaseExport === 'local-pg-dump',
+          unavailableDatabaseExport,
+          'DATABASE_EXPORT=local-pg-dump writes to the local disk and is refused on Cloud Run; set DATABASE_EXPORT=cloud-sql',
+          () =>
+            new LocalDatabaseExport(parts.db(), {
+              connection: pgConnection(parts.databaseAddress()),
+              directory: s.localBackupDir,
+              pgDumpPath: s.pgDumpPath,
+            }),
+        ),
       },
     };
   },

@@ -44,15 +44,17 @@ const execFileAsync = promisify(execFile);
 const RUN_IN_CHILD = `
 const { Pool } = require('pg');
 const { LocalKeyManager } = require('./functions/adapters/local-key-manager');
-const { ManualClock } = require('./functions/core/clock');
-const { createLogger } = require('./functions/core/logger');
+const { ManualClock } = require('./test/support/manual-clock');
+const { createLogger, SecretRegistry } = require('./functions/core/logger');
+const { cleanupWorker } = require('./functions/catalog');
 const { cleanupConfig } = require('./functions/jobs/cleanup-worker/config');
 const { runCleanup } = require('./functions/jobs/cleanup-worker/run');
 (async () => {
   const db = new Pool({ connectionString: process.env.CLEANUP_TEST_DB, max: 2 });
   const clock = new ManualClock(process.env.CLEANUP_TEST_NOW);
   const context = {
-    db, clock, logger: createLogger({ write: () => undefined }), signal: new AbortController().signal,
+    spec: cleanupWorker, db, clock, logger: createLogger({ write: () => undefined }),
+    abortSignal: new AbortController().signal, secrets: new SecretRegistry(),
     tick: { id: 'child', scheduledAt: clock.now(), manual: true }, attempt: 1,
     adapters: { keyManager: new LocalKeyManager(db, clock) },
   };
