@@ -43,7 +43,7 @@ async function runAttempt<C>(definition: JobDefinition<C>, runtime: Runtime, req
   const trace = traceFromHeader(req.get('x-cloud-trace-context'), runtime.settings.projectId);
   let logger = runtime.logger.child({ labels: { job: spec.id, execution_id: executionId }, ...trace });
 
-  const signal = async (
+  const recordMetrics = async (
     tick: Tick | undefined,
     attempt: number,
     outcome: AttemptOutcome,
@@ -94,7 +94,7 @@ async function runAttempt<C>(definition: JobDefinition<C>, runtime: Runtime, req
       event: 'failed',
       stage: 'ledger',
     });
-    await signal(tick, 0, 'failed');
+    await recordMetrics(tick, 0, 'failed');
     return refused(error);
   }
 
@@ -109,13 +109,13 @@ async function runAttempt<C>(definition: JobDefinition<C>, runtime: Runtime, req
           : 'another attempt of this job holds the lock and has not recorded its tick yet; retry later';
       await recordNonRun(db, identity, 'duplicate', reason).catch(() => undefined);
       logger.notice(`duplicate request: ${reason}`, { event: 'duplicate' });
-      await signal(tick, 0, 'skipped');
+      await recordMetrics(tick, 0, 'skipped');
       return inProgress({ job: spec.id, tick: tick.id, reason });
     }
     const reason = `tick ${holderTick} of this job is still running; jobs never overlap`;
     await recordNonRun(db, identity, 'skipped', reason).catch(() => undefined);
     logger.notice(`skipped: ${reason}`, { event: 'skipped' });
-    await signal(tick, 0, 'skipped');
+    await recordMetrics(tick, 0, 'skipped');
     return skipped(reason, { job: spec.id, tick: tick.id });
   }
 
@@ -153,7 +153,7 @@ async function runAttempt<C>(definition: JobDefinition<C>, runtime: Runtime, req
         event: 'duplicate',
         succeededAt: opened.succeededAt.toISOString(),
       });
-      await signal(tick, 0, 'skipped');
+      await recordMetrics(tick, 0, 'skipped');
       return duplicate({ job: spec.id, tick: tick.id, succeededAt: opened.succeededAt.toISOString() });
     }
 
@@ -192,7 +192,7 @@ async function runAttempt<C>(definition: JobDefinition<C>, runtime: Runtime, req
         }),
       );
       logger.info('job succeeded', { event: 'succeeded', durationMs, result });
-      await signal(tick, attempt, 'succeeded');
+      await recordMetrics(tick, attempt, 'succeeded');
       return succeeded({ ...fields, result });
     }
 
@@ -230,11 +230,11 @@ async function runAttempt<C>(definition: JobDefinition<C>, runtime: Runtime, req
         event: 'exhausted',
       });
     }
-    await signal(tick, attempt, 'failed', exhausted);
+    await recordMetrics(tick, attempt, 'failed', exhausted);
     return failed(failure, { ...fields, exhausted, result: partial }, errors);
   } catch (error) {
     logger.error(`job could not be run: ${describeError(error)}`, { event: 'failed', stage: 'ledger' });
-    await signal(tick, 0, 'failed');
+    await recordMetrics(tick, 0, 'failed');
     return refused(error);
   } finally {
     await lock.release();
