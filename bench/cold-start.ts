@@ -30,6 +30,7 @@ import { freePort } from '../local/embedded-postgres';
 import type { PostgresServer } from '../local/embedded-postgres';
 import { startTokenIssuer } from '../local/token-issuer';
 import { startFakeMetricService } from '../test/support/fake-google/metric-service';
+import { archiveBytes } from '../scripts/build-output';
 import { fmt, median, table, verdict } from './stats';
 
 export const COLD_START_TARGET_RATIO = 1.3;
@@ -47,6 +48,12 @@ const FRAMEWORK_CLI = path.join(
   'main.js',
 );
 const INVOKER = 'scheduler-invoker@enx-bench.iam.gserviceaccount.com';
+/** Instances still running; killed if the bench itself is stopped. */
+const live = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of live) child.kill('SIGKILL');
+});
+
 /** A start that has not answered after this long is broken, not slow. */
 const START_TIMEOUT_MS = 30_000;
 
@@ -60,7 +67,9 @@ export interface ColdStartOptions {
 
 export interface ColdStartRow {
   readonly id: string;
+  /** All of the archive's JavaScript, and the entry a cold start reads (the rest loads on use). */
   readonly bundleBytes: number;
+  readonly entryBytes: number;
   readonly medianMs: number;
   readonly ratio: number;
   readonly rssMb: number;
@@ -160,6 +169,8 @@ async function coldStart(target: Target, port: number): Promise<Sample> {
     [FRAMEWORK_CLI, `--target=${target.id}`, `--source=${target.source}`, `--port=${port}`],
     { cwd: REPO, env: { ...target.env, PORT: String(port) }, stdio: ['ignore', 'ignore', 'pipe'] },
   );
+  live.add(child);
+  child.once('exit', () => live.delete(child));
   let stderr = '';
   child.once('error', (error) => (stderr += `could not start: ${error.message}`));
   child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
@@ -247,7 +258,8 @@ export async function runColdStart(options: ColdStartOptions): Promise<ColdStart
       const medianMs = median(taken.map((s) => s.ms));
       return {
         id: target.id,
-        bundleBytes: statSync(path.join(target.source, 'index.js')).size,
+        bundleBytes: archiveBytes(target.source),
+        entryBytes: statSync(path.join(target.source, 'index.js')).size,
         medianMs,
         ratio: medianMs / bareMs,
         rssMb: median(taken.map((s) => s.rssMb)),
@@ -271,6 +283,7 @@ export function formatColdStart(result: ColdStartResult): string {
   const rows = result.rows.map((row) => [
     row.id,
     fmt(row.bundleBytes / 1e6, 2),
+    fmt(row.entryBytes / 1e6, 2),
     fmt(row.medianMs, 0),
     `${fmt(row.ratio, 2)}x`,
     fmt(row.rssMb, 0),
@@ -282,7 +295,8 @@ export function formatColdStart(result: ColdStartResult): string {
     table(
       [
         'function',
-        'bundle MB',
+        'archive JS MB',
+        'entry MB',
         'first answer ms',
         'ratio',
         'RSS MB',

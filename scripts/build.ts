@@ -11,14 +11,18 @@
  * and fails when another job's code made it in. Adapters are in every bundle but loaded on first
  * use (functions/wiring.ts), so a cold start evaluates only what its job calls.
  *
- * Output: dist/functions/<job id>/{index.js, migrations/*.sql, package.json}. Infra archives each
- * folder into that function's own source object.
+ * The bundle is ES modules split into chunks: the entry holds the runtime and the job, and each
+ * adapter or Google client loaded with import() is a chunk read only when first called.
+ *
+ * Output: dist/functions/<job id>/{index.js, chunk-*.js, migrations/*.sql, package.json}. Infra
+ * archives each folder into that function's own source object.
  */
 import { build } from 'esbuild';
 import type { Metafile } from 'esbuild';
-import { cpSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import * as jobs from '../functions/jobs';
+import { archiveBytes } from './build-output';
 import type { AnyJobDefinition } from '../functions/core/job-spec';
 import type { Adapters } from '../functions/ports';
 import { FUNCTION_RUNTIME, bundleTarget, runtimeSchedule } from '../infra/runtime-support';
@@ -26,6 +30,19 @@ import { FUNCTION_RUNTIME, bundleTarget, runtimeSchedule } from '../infra/runtim
 const root = path.resolve(__dirname, '..');
 const outDir = path.join(root, 'dist', 'functions');
 const JOBS_DIR = 'functions/jobs/';
+
+/**
+ * What the bundled CommonJS packages and the migration runner expect of a module scope, given to
+ * each ES module chunk: require (for Node's own modules and JSON), __filename and __dirname.
+ */
+const ESM_BANNER = [
+  "import { createRequire as enxCreateRequire } from 'node:module';",
+  "import { fileURLToPath as enxFileURLToPath } from 'node:url';",
+  "import { dirname as enxDirname } from 'node:path';",
+  'const require = enxCreateRequire(import.meta.url);',
+  'const __filename = enxFileURLToPath(import.meta.url);',
+  'const __dirname = enxDirname(__filename);',
+].join(' ');
 
 /** The build-time flag that leaves an adapter out of a bundle (functions/wiring.ts). */
 const OMIT_FLAG: Record<keyof Adapters, string> = {
@@ -60,10 +77,37 @@ function entrySource(exportName: string): string {
   ].join('\n');
 }
 
-/** Bytes of other jobs' logic (not their config.ts) in the bundle, per job folder. */
-function foreignCode(metafile: Metafile, owns: (folder: string) => boolean): Map<string, number> {
+/**
+ * esbuild writes a chunk for every import() it saw, also those in code it then left out (the
+ * adapters a job does not declare). Only what the entry can reach, statically or by import(), stays.
+ */
+function pruneUnreachable(dir: string): Set<string> {
+  const reachable = new Set<string>();
+  const pending = ['index.js'];
+  while (pending.length > 0) {
+    const file = pending.pop()!;
+    if (reachable.has(file)) continue;
+    reachable.add(file);
+    const source = readFileSync(path.join(dir, file), 'utf8');
+    for (const match of source.matchAll(/(?:from|import)\s*\(?\s*["']\.\/(chunk-[A-Z0-9]+\.js)["']/g)) {
+      pending.push(match[1]);
+    }
+  }
+  for (const name of readdirSync(dir)) {
+    if (name.endsWith('.js') && !reachable.has(name)) rmSync(path.join(dir, name));
+  }
+  return reachable;
+}
+
+/** Bytes of other jobs' logic (not their config.ts) in the archive, per job folder. */
+function foreignCode(
+  metafile: Metafile,
+  kept: ReadonlySet<string>,
+  owns: (folder: string) => boolean,
+): Map<string, number> {
   const foreign = new Map<string, number>();
-  for (const output of Object.values(metafile.outputs)) {
+  for (const [file, output] of Object.entries(metafile.outputs)) {
+    if (!kept.has(path.basename(file))) continue;
     for (const [input, { bytesInOutput }] of Object.entries(output.inputs)) {
       if (!input.startsWith(JOBS_DIR) || input.endsWith('/config.ts')) continue;
       const [folder, file] = input.slice(JOBS_DIR.length).split('/');
@@ -78,6 +122,7 @@ function packageJson(frameworkVersion: string): string {
   const manifest = {
     name: 'enx-jobs-functions',
     private: true,
+    type: 'module',
     main: 'index.js',
     engines: { node: `${runtimeSchedule(FUNCTION_RUNTIME)?.nodeMajor}.x` },
     dependencies: { '@google-cloud/functions-framework': frameworkVersion },
@@ -91,12 +136,19 @@ async function buildFunction(exportName: string, definition: AnyJobDefinition) {
   mkdirSync(dir, { recursive: true });
   const result = await build({
     stdin: { contents: entrySource(exportName), resolveDir: path.join(root, 'functions'), loader: 'ts' },
-    outfile: path.join(dir, 'index.js'),
+    outdir: dir,
+    entryNames: 'index',
+    // Beside index.js, so __dirname (the banner's) is the archive's root in every chunk.
+    chunkNames: 'chunk-[hash]',
     bundle: true,
     platform: 'node',
     // The deployed runtime's Node.js (infra/runtime-support.ts), not the build machine's.
     target: bundleTarget(FUNCTION_RUNTIME),
-    format: 'cjs',
+    // ES modules so that every import() is a chunk of its own, read and compiled only when first
+    // called: a cold start parses the entry (the runtime and the job), not the Google clients.
+    format: 'esm',
+    splitting: true,
+    banner: { js: ESM_BANNER },
     minifySyntax: true,
     treeShaking: true,
     // pg-native is an optional native driver pg never needs here.
@@ -111,7 +163,8 @@ async function buildFunction(exportName: string, definition: AnyJobDefinition) {
     ),
     logLevel: 'warning',
   });
-  return { id, dir, foreign: foreignCode(result.metafile, (folder) => ownsFolder(id, folder)) };
+  const kept = pruneUnreachable(dir);
+  return { id, dir, foreign: foreignCode(result.metafile, kept, (folder) => ownsFolder(id, folder)) };
 }
 
 /** A job's code is in its own folder, or one its family shares (e2e-* share e2e/, emailer-* emailer/). */
@@ -137,9 +190,10 @@ async function main(): Promise<void> {
       recursive: true,
     });
     writeFileSync(path.join(built.dir, 'package.json'), packageJson(framework));
-    const bytes = statSync(path.join(built.dir, 'index.js')).size;
+    const entry = statSync(path.join(built.dir, 'index.js')).size / 1e6;
+    const all = archiveBytes(built.dir) / 1e6;
     process.stdout.write(
-      `built ${path.relative(root, built.dir)}/index.js (${(bytes / 1e6).toFixed(2)} MB)\n`,
+      `built ${path.relative(root, built.dir)}: index.js ${entry.toFixed(2)} MB read at start, ${all.toFixed(2)} MB of JavaScript in all\n`,
     );
   }
   if (problems.length > 0) {
