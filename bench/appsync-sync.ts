@@ -6,15 +6,16 @@
  * issued (every query any pooled client sends, BEGIN/COMMIT included) and the process's resident
  * memory after the run (the feed is held whole in memory, as JSON text and parsed).
  */
-import { onlyAdapters } from '../functions/adapters';
+import { onlyAdapters } from '../test/support/only-adapters';
+import { appsyncWorker } from '../functions/catalog';
 import { createServer } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { Pool } from 'pg';
 import type { PoolClient } from 'pg';
-import { ManualClock } from '../functions/core/clock';
+import { ManualClock } from '../test/support/manual-clock';
 import type { JobContext, JobResult } from '../functions/core/job-spec';
-import { createLogger } from '../functions/core/logger';
-import { LocalGauges } from '../functions/adapters/gauges';
+import { createLogger, SecretRegistry } from '../functions/core/logger';
+import { LocalGauges } from '../functions/ports/gauges';
 import { LocalKeyManager } from '../functions/adapters/local-key-manager';
 import { appsyncConfig } from '../functions/jobs/appsync-worker/config';
 import { runAppsync } from '../functions/jobs/appsync-worker/run';
@@ -117,7 +118,9 @@ export async function runAppsyncBench(options: AppsyncBenchOptions): Promise<App
       db: pool,
       clock,
       logger: createLogger({ write: () => undefined, minSeverity: 'WARNING' }),
-      signal: new AbortController().signal,
+      spec: appsyncWorker,
+      abortSignal: new AbortController().signal,
+      secrets: new SecretRegistry(),
       tick: { id: NOW.toISOString(), scheduledAt: NOW, manual: true },
       attempt: 1,
       adapters: onlyAdapters({ keyManager: new LocalKeyManager(pool, clock), gauges: new LocalGauges() }),

@@ -12,13 +12,14 @@
  * purged its rows (target: all), each tick's wall time against its budget, and the ticks to drain.
  */
 import { performance } from 'node:perf_hooks';
+import { cleanupWorker } from '../functions/catalog';
 import { Pool } from 'pg';
-import { onlyAdapters } from '../functions/adapters';
-import { LocalGauges } from '../functions/adapters/gauges';
+import { onlyAdapters } from '../test/support/only-adapters';
+import { LocalGauges } from '../functions/ports/gauges';
 import { LocalKeyManager } from '../functions/adapters/local-key-manager';
-import { ManualClock } from '../functions/core/clock';
+import { ManualClock } from '../test/support/manual-clock';
 import type { JobContext } from '../functions/core/job-spec';
-import { createLogger } from '../functions/core/logger';
+import { createLogger, SecretRegistry } from '../functions/core/logger';
 import { cleanupConfig } from '../functions/jobs/cleanup-worker/config';
 import { runCleanup } from '../functions/jobs/cleanup-worker/run';
 import type { PostgresServer } from '../local/embedded-postgres';
@@ -98,7 +99,9 @@ function contextFor(pool: Pool, clock: ManualClock, tick: string): JobContext {
     db: pool,
     clock,
     logger: createLogger({ write: () => undefined, minSeverity: 'ERROR' }),
-    signal: new AbortController().signal,
+    spec: cleanupWorker,
+    abortSignal: new AbortController().signal,
+    secrets: new SecretRegistry(),
     tick: { id: tick, scheduledAt: NOW, manual: true },
     attempt: 1,
     adapters: onlyAdapters({ keyManager: new LocalKeyManager(pool, clock), gauges: new LocalGauges() }),

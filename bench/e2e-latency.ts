@@ -5,13 +5,14 @@
  * is reported apart). Prints min / median / p95 / max per step. Run: npx tsx bench/e2e-latency.ts
  */
 import { Pool } from 'pg';
-import { onlyAdapters } from '../functions/adapters';
-import { LocalGauges } from '../functions/adapters/gauges';
+import { e2eDefault } from '../functions/catalog';
+import { onlyAdapters } from '../test/support/only-adapters';
+import { LocalGauges } from '../functions/ports/gauges';
 import { LocalKeyManager } from '../functions/adapters/local-key-manager';
 import { LocalSecretStore } from '../functions/adapters/local-secret-store';
 import { systemClock } from '../functions/core/clock';
 import type { JobContext, JobResult } from '../functions/core/job-spec';
-import { createLogger } from '../functions/core/logger';
+import { createLogger, SecretRegistry } from '../functions/core/logger';
 import { migrate } from '../functions/db/migrate';
 import { e2eFlowConfig, e2eRedirectConfig } from '../functions/jobs/e2e/config';
 import { runE2eDefault, runE2eRedirect, runE2eRevise } from '../functions/jobs/e2e/run';
@@ -52,7 +53,9 @@ async function main(): Promise<void> {
         db: pool,
         clock: systemClock,
         logger: createLogger({ write: () => undefined }),
-        signal: new AbortController().signal,
+        spec: e2eDefault,
+        abortSignal: new AbortController().signal,
+        secrets: new SecretRegistry(),
         tick: { id: 'bench', scheduledAt: new Date(), manual: true },
         attempt: 1,
         adapters: onlyAdapters({ keyManager: keys, gauges: new LocalGauges(), secretStore }),

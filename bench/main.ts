@@ -1,5 +1,5 @@
 /**
- * npm run bench [-- [--quick] [runtime] [purge]]
+ * npm run bench [-- [--quick] [runtime] [purge] [coldstart] ...]
  *
  * Speed targets of the job runtime, measured as ratios against a baseline taken in the same run on
  * the same machine, never as timed tests. Starts one throwaway embedded PostgreSQL on 127.0.0.1,
@@ -12,6 +12,7 @@
  *   appsync  (c) appsync-worker syncing a 10,000-app feed: time and statements issued
  *   stats    (d) stats-puller-worker over 1,000 realms against a 50 ms key server vs the ideal
  *   fairness (e) cleanup-worker under a 2,000,000-row backlog in step 1: later steps run every tick
+ *   coldstart (f) each function's cold start from its own archive vs a bare Functions Framework handler
  *   --quick  fewer calls and 100,000 rows instead of 1,000,000
  */
 import './env';
@@ -33,10 +34,12 @@ import type { RuntimeOverheadResult } from './runtime-overhead';
 import { formatAppsyncBench, runAppsyncBench } from './appsync-sync';
 import { formatStatsPullerBench, runStatsPullerBench } from './stats-puller';
 import { formatCleanupFairness, runCleanupFairness } from './cleanup-fairness';
+import { COLD_START_TARGET_RATIO, buildFunctions, formatColdStart, runColdStart } from './cold-start';
+import type { ColdStartResult } from './cold-start';
 import type { Cell } from './stats';
 import { fmt, fmtInt, table, verdict } from './stats';
 
-const BENCHES = ['runtime', 'purge', 'appsync', 'stats', 'fairness'] as const;
+const BENCHES = ['runtime', 'purge', 'appsync', 'stats', 'fairness', 'coldstart'] as const;
 type BenchName = (typeof BENCHES)[number];
 
 /** A bench that is still running after this long is stuck: stop Postgres and give up. */
@@ -49,6 +52,7 @@ const USAGE = `usage: npm run bench -- [--quick] [${BENCHES.join('] [')}]
   appsync  appsync-worker syncing a 10,000-app feed (2,000 with --quick)
   stats    stats-puller-worker over 1,000 realms (200 with --quick), key server answering in 50 ms
   fairness cleanup-worker with 2,000,000 expired API keys in step 1 (200,000 with --quick)
+  coldstart each function's first answer from its own archive vs a bare handler (10 cold starts each)
   --quick  fewer calls, 100,000 rows instead of 1,000,000`;
 
 interface Args {
@@ -82,8 +86,23 @@ function settingsFor(quick: boolean) {
 
 const log = (line: string) => process.stdout.write(line + '\n');
 
-function summaryTable(runtime?: RuntimeOverheadResult, purge?: CleanupPurgeResult): string {
+function summaryTable(
+  runtime?: RuntimeOverheadResult,
+  purge?: CleanupPurgeResult,
+  coldStart?: ColdStartResult,
+): string {
   const rows: Cell[][] = [];
+  for (const row of coldStart?.rows ?? []) {
+    rows.push([
+      `cold start to first answer, ${row.id}`,
+      `${fmt(coldStart!.bareMs, 0)} ms`,
+      `${fmt(row.medianMs, 0)} ms`,
+      `${fmt(row.ratio, 2)}x`,
+      `ratio <= ${COLD_START_TARGET_RATIO}`,
+      `${fmt(row.ratio, 2)}x`,
+      verdict(row.ratio <= COLD_START_TARGET_RATIO),
+    ]);
+  }
   if (runtime) {
     rows.push([
       'runtime overhead, median per call',
@@ -171,6 +190,7 @@ async function main(): Promise<number> {
 
     let runtimeResult: RuntimeOverheadResult | undefined;
     let purgeResult: CleanupPurgeResult | undefined;
+    let coldStartResult: ColdStartResult | undefined;
 
     if (args.benches.includes('runtime')) {
       log('\n(a) runtime overhead per invocation');
@@ -209,6 +229,14 @@ async function main(): Promise<number> {
       log('');
       log(formatCleanupFairness(fairness));
     }
+    if (args.benches.includes('coldstart')) {
+      log('\n(f) cold start per function, from its own archive');
+      log('  building the archives (npm run build) ...');
+      await buildFunctions();
+      coldStartResult = await runColdStart({ pg, template: TEMPLATE, log, starts: 10 });
+      log('');
+      log(formatColdStart(coldStartResult));
+    }
     if (args.benches.includes('purge')) {
       log('\n(b) cleanup purge throughput (VERIFICATION_CODE step)');
       purgeResult = await runCleanupPurge({
@@ -223,7 +251,7 @@ async function main(): Promise<number> {
     }
 
     log('\nsummary');
-    log(summaryTable(runtimeResult, purgeResult));
+    log(summaryTable(runtimeResult, purgeResult, coldStartResult));
     log(
       `\ntotal ${fmt((performance.now() - started) / 1000, 1)} s; targets are reported, never enforced (exit 0)`,
     );

@@ -6,7 +6,7 @@
  * behind the full runtime: OIDC verification of a real token minted by the loopback issuer, tick
  * naming, the advisory job lock, the ledger rows, the timeout wrapper, the signals and the logs.
  *
- * Both are served by the real Functions Framework (getTestServer) on 127.0.0.1 and called over real
+ * Both are served by the real Functions Framework (serveJob, getTestServer) on 127.0.0.1 and called over real
  * HTTP with one keep-alive connection each, sequentially, in interleaved rounds so that noise from
  * other processes lands on both sides alike. A third side in the same rounds calls the runtime's
  * handler directly in process (no HTTP, no Express), which splits "ours" into runtime work and
@@ -27,6 +27,8 @@ import { getTestServer } from '@google-cloud/functions-framework/testing';
 import { cleanupWorker } from '../functions/catalog';
 import { noConfig } from '../functions/core/config';
 import { createJobHandler } from '../functions/core/handler';
+import { serveJob } from '../functions/serve-job';
+import { productionWiring } from '../functions/wiring';
 import type { HttpHandler } from '../functions/core/handler';
 import { defineJob } from '../functions/core/job-spec';
 import { abandonOrphans, closeAttempt, openAttempt } from '../functions/core/ledger';
@@ -111,8 +113,7 @@ function get(agent: http.Agent, port: number, headers: Record<string, string>): 
   });
 }
 
-async function listen(name: string): Promise<{ server: http.Server; port: number }> {
-  const server = getTestServer(name) as http.Server;
+async function listen(server: http.Server): Promise<{ server: http.Server; port: number }> {
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => resolve());
@@ -163,6 +164,7 @@ export async function runRuntimeOverhead(options: RuntimeOverheadOptions): Promi
       SIGNALS_SINK: 'local',
       DB_MIGRATE: 'auto',
     },
+    productionWiring,
     {
       writeLine: (line) => {
         logLines += 1;
@@ -180,22 +182,21 @@ export async function runRuntimeOverhead(options: RuntimeOverheadOptions): Promi
     },
     async () => ({}),
   );
-  const handler = createJobHandler(definition, runtime);
-  const runtimeName = `bench_runtime_noop_${registrations}`;
   const bareName = `bench_bare_${registrations}`;
-  // The handler's own time inside the HTTP server, for the split between runtime and HTTP work.
-  let serverSide: number[] | undefined;
-  functions.http(runtimeName, async (req, res) => {
-    const started = performance.now();
-    await handler(req, res);
-    serverSide?.push(performance.now() - started);
-  });
   functions.http(bareName, (_req, res) => {
     res.status(200).json({ ok: true });
   });
+  const served = serveJob(definition, runtime);
+  // The time from the request reaching the framework's server to the answer being written, for
+  // the split between runtime and HTTP work.
+  let serverSide: number[] | undefined;
+  served.server.on('request', (_req: http.IncomingMessage, res: http.ServerResponse) => {
+    const started = performance.now();
+    res.once('finish', () => serverSide?.push(performance.now() - started));
+  });
 
-  const runtimeServer = await listen(runtimeName);
-  const bareServer = await listen(bareName);
+  const runtimeServer = await listen(served.server);
+  const bareServer = await listen(getTestServer(bareName) as http.Server);
   const runtimeAgent = new http.Agent({ keepAlive: true, maxSockets: 1 });
   const bareAgent = new http.Agent({ keepAlive: true, maxSockets: 1 });
   const token = await issuer.mint({ audience: AUDIENCE, email: INVOKER, ttlSeconds: 3600 });
@@ -218,6 +219,7 @@ export async function runRuntimeOverhead(options: RuntimeOverheadOptions): Promi
     }
     return result.ms;
   };
+  const handler = createJobHandler(definition, runtime);
   const callInProcess = () => callHandlerInProcess(handler, token);
 
   try {

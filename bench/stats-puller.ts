@@ -6,18 +6,19 @@
  * 0.8 of that throughput. Tokens are signed by the local key manager (pure-JS P-256, a few ms of
  * CPU each), so the figure includes signing, as production includes a KMS call.
  */
-import { onlyAdapters } from '../functions/adapters';
+import { onlyAdapters } from '../test/support/only-adapters';
+import { statsPullerWorker } from '../functions/catalog';
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { performance } from 'node:perf_hooks';
 import { Pool } from 'pg';
-import { LocalGauges } from '../functions/adapters/gauges';
+import { LocalGauges } from '../functions/ports/gauges';
 import { LocalKeyManager } from '../functions/adapters/local-key-manager';
 import { systemClock } from '../functions/core/clock';
 import type { JobContext, JobResult } from '../functions/core/job-spec';
-import { createLogger } from '../functions/core/logger';
+import { createLogger, SecretRegistry } from '../functions/core/logger';
 import { statsPullerConfig } from '../functions/jobs/stats-puller-worker/config';
 import { runStatsPuller } from '../functions/jobs/stats-puller-worker/run';
 import type { PostgresServer } from '../local/embedded-postgres';
@@ -100,7 +101,9 @@ export async function runStatsPullerBench(options: StatsPullerBenchOptions): Pro
       db: pool,
       clock: systemClock,
       logger: createLogger({ write: () => undefined, minSeverity: 'WARNING' }),
-      signal: new AbortController().signal,
+      spec: statsPullerWorker,
+      abortSignal: new AbortController().signal,
+      secrets: new SecretRegistry(),
       tick: { id: 'bench', scheduledAt: new Date(), manual: true },
       attempt: 1,
       adapters: onlyAdapters({ keyManager: keys, gauges: new LocalGauges() }),

@@ -1,6 +1,9 @@
 /**
  * Each catalog entry joined to its logic. Kept apart from catalog.ts so that reading the catalog
  * (infra, docs, tests of the settings) never loads job code.
+ *
+ * Each definition is its own export, marked pure: a function's bundle (scripts/build.ts) imports
+ * its one definition, and esbuild leaves every other job's code out. The build checks that it did.
  */
 import {
   appsyncWorker,
@@ -31,18 +34,41 @@ import { runRealmKeyRotation } from './jobs/realm-key-rotation-worker/run';
 import { runRotation } from './jobs/rotation-worker/run';
 import { runStatsPuller } from './jobs/stats-puller-worker/run';
 
+export const cleanupWorkerJob = /* @__PURE__ */ defineJob(cleanupWorker, runCleanup, ['keyManager']);
+export const fleetWatchdogJob = /* @__PURE__ */ defineJob(fleetWatchdog, runWatchdog, ['gauges']);
+export const statsPullerWorkerJob = /* @__PURE__ */ defineJob(statsPullerWorker, runStatsPuller, [
+  'keyManager',
+]);
+export const appsyncWorkerJob = /* @__PURE__ */ defineJob(appsyncWorker, runAppsync);
+export const e2eDefaultJob = /* @__PURE__ */ defineJob(e2eDefault, runE2eDefault, ['secretStore']);
+export const e2eReviseJob = /* @__PURE__ */ defineJob(e2eRevise, runE2eRevise, ['secretStore']);
+export const e2eRedirectJob = /* @__PURE__ */ defineJob(e2eRedirect, runE2eRedirect, ['secretStore']);
+export const emailerAnomaliesJob = /* @__PURE__ */ defineJob(emailerAnomalies, runAnomalies, ['mailer']);
+export const emailerSmsErrorsJob = /* @__PURE__ */ defineJob(emailerSmsErrors, runSmsErrors, ['mailer']);
+export const modelerWorkerJob = /* @__PURE__ */ defineJob(modelerWorker, runModeler, ['rateLimiter']);
+export const rotationWorkerJob = /* @__PURE__ */ defineJob(rotationWorker, runRotation, [
+  'keyManager',
+  'secretStore',
+]);
+export const realmKeyRotationWorkerJob = /* @__PURE__ */ defineJob(
+  realmKeyRotationWorker,
+  runRealmKeyRotation,
+  ['keyManager'],
+);
+export const backupWorkerJob = /* @__PURE__ */ defineJob(backupWorker, runBackup, ['databaseExport']);
+
 export const jobDefinitions: readonly AnyJobDefinition[] = [
-  defineJob(cleanupWorker, runCleanup),
-  defineJob(fleetWatchdog, runWatchdog),
-  defineJob(statsPullerWorker, runStatsPuller),
-  defineJob(appsyncWorker, runAppsync),
-  defineJob(e2eDefault, runE2eDefault),
-  defineJob(e2eRevise, runE2eRevise),
-  defineJob(e2eRedirect, runE2eRedirect),
-  defineJob(emailerAnomalies, runAnomalies),
-  defineJob(emailerSmsErrors, runSmsErrors),
-  defineJob(modelerWorker, runModeler),
-  defineJob(rotationWorker, runRotation),
-  defineJob(realmKeyRotationWorker, runRealmKeyRotation),
-  defineJob(backupWorker, runBackup),
+  cleanupWorkerJob,
+  fleetWatchdogJob,
+  statsPullerWorkerJob,
+  appsyncWorkerJob,
+  e2eDefaultJob,
+  e2eReviseJob,
+  e2eRedirectJob,
+  emailerAnomaliesJob,
+  emailerSmsErrorsJob,
+  modelerWorkerJob,
+  rotationWorkerJob,
+  realmKeyRotationWorkerJob,
+  backupWorkerJob,
 ];

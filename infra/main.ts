@@ -1,6 +1,6 @@
 /**
  * The CDKTF app entry (`npm run synth`, `npx cdktf synth|deploy`): reads the settings once, builds
- * the function source the stacks archive, and synthesizes one stack per environment into
+ * each function's source (one archive per function), and synthesizes one stack per environment into
  * cdktf.out/stacks/<environment>. Every cdktf import stays inside infra/.
  *
  * With no settings at all (no ENX_INFRA_SETTINGS_FILE, no ENX_INFRA_* variable) it synthesizes
@@ -10,6 +10,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, utimesSync } from 'node:fs';
 import path from 'node:path';
 import { buildApp } from './app';
+import { deployedJobs } from './job-env';
 import { formatViolations, preflight } from './preflight';
 import type { StackJson } from './preflight';
 import type { InfraSettings } from './settings';
@@ -32,7 +33,7 @@ function readSettings(): InfraSettings {
   return loadSettings(env, process.cwd());
 }
 
-/** Builds dist/functions unless told not to, so the archive never holds a stale bundle. */
+/** Builds dist/functions unless told not to, so no archive ever holds a stale bundle. */
 function buildFunctions(settings: InfraSettings): void {
   const usesBuild = settings.environments.some((environment) => environment.functionSource === BUILD_OUTPUT);
   if (!usesBuild || process.env[BUILD_ENV]?.trim().toLowerCase() === 'false') return;
@@ -66,12 +67,16 @@ function main(): void {
   if (settings.environments.some((environment) => environment.functionSource === BUILD_OUTPUT)) {
     pinFileTimes(path.join(REPOSITORY_ROOT, BUILD_OUTPUT));
   }
-  for (const environment of settings.environments) {
-    if (!existsSync(path.join(REPOSITORY_ROOT, environment.functionSource))) {
-      throw new InfraSettingsError([
-        `functionSource (ENX_INFRA_FUNCTION_SOURCE): ${environment.functionSource} does not exist; run npm run build, or point it at the built functions`,
-      ]);
-    }
+  // Every function deploys from its own archive: <functionSource>/<job id>.
+  const missing = settings.environments.flatMap((environment) =>
+    deployedJobs(environment)
+      .map((spec) => path.join(environment.functionSource, spec.id))
+      .filter((folder) => !existsSync(path.join(REPOSITORY_ROOT, folder))),
+  );
+  if (missing.length > 0) {
+    throw new InfraSettingsError([
+      `functionSource (ENX_INFRA_FUNCTION_SOURCE): ${missing.join(', ')} do not exist; run npm run build, or point it at the built functions (one folder per job)`,
+    ]);
   }
   const { app, stacks } = buildApp(settings);
   app.synth();

@@ -14,6 +14,7 @@ import { performance } from 'node:perf_hooks';
 import { Pool } from 'pg';
 import type { Env } from '../functions/core/config';
 import { Runtime } from '../functions/core/runtime';
+import { localWiring } from './wiring';
 import { LocalSignalSink } from '../functions/core/signals';
 import { describeError } from '../functions/core/errors';
 import { migrate } from '../functions/db/migrate';
@@ -280,11 +281,11 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
     const writeLine = parts.functionLog.write;
     parts.functions = await serveFunctions(
       jobDefinitions,
-      (url) => new Runtime({ ...env, OIDC_AUDIENCE: url }, { sink, writeLine }),
+      (url) => new Runtime({ ...env, OIDC_AUDIENCE: url }, localWiring, { sink, writeLine }),
       { issuer: issuer.issuer, jwksUrl: issuer.jwksUrl, invokers: () => [LOCAL_INVOKER] },
     );
     // Fail at start-up, not at the first tick, when a job's settings are wrong.
-    for (const fn of parts.functions) fn.runtime.jobConfig(fn.definition.spec.id, fn.definition.spec.config);
+    for (const fn of parts.functions) fn.runtime.jobConfig(fn.definition.spec.config);
 
     const scheduler = new Scheduler(
       parts.functions.map((fn) => ({

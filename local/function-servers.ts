@@ -16,11 +16,9 @@
  */
 import { createServer } from 'node:http';
 import type { Server } from 'node:http';
-import * as functions from '@google-cloud/functions-framework';
-import { getTestServer } from '@google-cloud/functions-framework/testing';
-import { createJobHandler } from '../functions/core/handler';
 import type { AnyJobDefinition } from '../functions/core/job-spec';
 import type { Runtime } from '../functions/core/runtime';
+import { serveJob } from '../functions/serve-job';
 import { freePort } from './embedded-postgres';
 import { cloudRunEdge } from './cloud-run-edge';
 import type { CloudRunEdgeOptions } from './cloud-run-edge';
@@ -63,8 +61,8 @@ export async function serveFunction(
     const port = await freePort();
     const url = `http://127.0.0.1:${port}`;
     const runtime = makeRuntime(url);
-    functions.http(id, createJobHandler(definition, runtime));
-    const server = createServer(cloudRunEdge(getTestServer(id), { ...edge, audience: url }));
+    const served = serveJob(definition, runtime, { name: id });
+    const server = createServer(cloudRunEdge(served.server, { ...edge, audience: url }));
     try {
       await listen(server, port);
     } catch (error) {

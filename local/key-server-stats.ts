@@ -19,7 +19,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createHash } from 'node:crypto';
 import { decodeProtectedHeader, importSPKI, jwtVerify } from 'jose';
-import type { KeyManager } from '../functions/adapters';
+import type { KeyManager } from '../functions/ports';
 import type { Db } from '../functions/core/db';
 
 export type Misbehaviour =

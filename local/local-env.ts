@@ -39,6 +39,17 @@ export interface LocalWiring {
   readonly backupDir?: string;
 }
 
+/**
+ * The local implementations (local/wiring.ts) in place of production's defaults: metrics in memory,
+ * keys and secret versions in the local database, backups by pg_dump.
+ */
+export const LOCAL_ADAPTERS = {
+  SIGNALS_SINK: 'local',
+  KEY_MANAGER: 'local',
+  SECRET_MANAGER: 'local',
+  DATABASE_EXPORT: 'local-pg-dump',
+} as const satisfies Env;
+
 /** Defaults an operator may override from the shell. */
 const LOCAL_DEFAULTS: Env = {
   TOKEN_SIGNING_KEY: LOCAL_TOKEN_SIGNING_KEY,
@@ -66,10 +77,7 @@ function wiring(parts: LocalWiring): Env {
     OIDC_INVOKER_EMAILS: LOCAL_INVOKER,
     GOOGLE_CLOUD_PROJECT: LOCAL_PROJECT,
     METADATA_SERVER_DETECTION: 'none',
-    SIGNALS_SINK: 'local',
-    KEY_MANAGER: 'local',
-    SECRET_MANAGER: 'local',
-    DATABASE_EXPORT: 'local-pg-dump',
+    ...LOCAL_ADAPTERS,
     K_SERVICE: undefined,
     APP_SYNC_URL: parts.appFeedUrl,
     KEY_SERVER_URL: parts.keyServerUrl,

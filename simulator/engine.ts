@@ -32,7 +32,7 @@ import type { FleetSnapshot, Refusal, SchedulerFailure } from '../functions/aler
 import { ALERT_RULES } from '../functions/alerts/rules';
 import { loadSnapshot } from '../functions/alerts/snapshot';
 import type { InvocationVerifier } from '../functions/core/auth';
-import { ManualClock } from '../functions/core/clock';
+import { ManualClock } from '../test/support/manual-clock';
 import { noConfig } from '../functions/core/config';
 import type { Db } from '../functions/core/db';
 import { AuthError, TimeoutError } from '../functions/core/errors';
@@ -40,6 +40,7 @@ import { defineJob } from '../functions/core/job-spec';
 import type { AnyJobDefinition, JobSpec } from '../functions/core/job-spec';
 import type { LineWriter } from '../functions/core/logger';
 import { Runtime } from '../functions/core/runtime';
+import { localWiring } from '../local/wiring';
 import { LocalSignalSink } from '../functions/core/signals';
 import { EventQueue } from './event-queue';
 import { FaultPlan } from './faults';
@@ -283,7 +284,7 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
   const faults = new FaultPlan(scenario.faults);
   const inFlight = { jobId: '' };
   const outside = new OutsideSignals();
-  const runtime = new Runtime(SIMULATOR_ENV, {
+  const runtime = new Runtime(SIMULATOR_ENV, localWiring, {
     clock,
     db: outageAware(db, faults, clock),
     sink: new LocalSignalSink(),

@@ -7,12 +7,10 @@
  */
 import { Agent, request } from 'node:http';
 import type { Server } from 'node:http';
-import * as functions from '@google-cloud/functions-framework';
-import { getTestServer } from '@google-cloud/functions-framework/testing';
-import { createJobHandler } from '../functions/core/handler';
 import type { AnyJobDefinition } from '../functions/core/job-spec';
 import type { Runtime } from '../functions/core/runtime';
 import { SCHEDULE_TIME_HEADER } from '../functions/core/tick';
+import { serveJob } from '../functions/serve-job';
 
 export interface Answer {
   /** Undefined when no HTTP answer came back at all. */
@@ -30,12 +28,6 @@ export interface ServedFunctions {
   readonly endpoints: ReadonlyMap<string, FunctionEndpoint>;
   close(): Promise<void>;
 }
-
-/**
- * The Functions Framework keeps one registry per process; the tests run several simulations in one
- * process, so every registration gets a name of its own.
- */
-let registrations = 0;
 
 function listen(server: Server): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -92,12 +84,9 @@ export async function serveFunctions(
   const servers: Server[] = [];
   const agents: Agent[] = [];
   const endpoints = new Map<string, FunctionEndpoint>();
-  registrations += 1;
   try {
     for (const definition of definitions) {
-      const name = `simulated_${registrations}_${definition.spec.id}`;
-      functions.http(name, createJobHandler(definition, runtime));
-      const server = getTestServer(name);
+      const { server } = serveJob(definition, runtime);
       servers.push(server);
       const port = await listen(server);
       const agent = new Agent({ keepAlive: true, maxSockets: 1 });

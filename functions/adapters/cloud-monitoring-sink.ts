@@ -14,7 +14,7 @@ import { incrementCounter } from '../db/counters';
 import type { CounterValue, StoredCounter } from '../db/counters';
 import { METRICS, RESOURCE_NAMESPACE, RESOURCE_TASK_ID, RESOURCE_TYPE } from '../alerts/metrics';
 import type { MetricSpec } from '../alerts/metrics';
-import type { GaugePoint, GaugeWriter } from './gauges';
+import type { GaugePoint, GaugeWriter } from '../ports/gauges';
 
 type TimeSeries = protos.google.monitoring.v3.ITimeSeries;
 type CreateTimeSeriesRequest = protos.google.monitoring.v3.ICreateTimeSeriesRequest;
@@ -50,36 +50,36 @@ export class CloudMonitoringSink implements SignalSink, GaugeWriter {
     private readonly clock: Clock,
   ) {}
 
-  async attemptStarted(signal: AttemptStarted): Promise<void> {
+  async attemptStarted(attempt: AttemptStarted): Promise<void> {
     const now = this.clock.now();
-    const started = await incrementCounter(this.db, signal.jobId, 'started', now);
-    await this.send([this.cumulative(METRICS.attemptsStarted, signal.jobId, {}, started, now)]);
+    const started = await incrementCounter(this.db, attempt.jobId, 'started', now);
+    await this.send([this.cumulative(METRICS.attemptsStarted, attempt.jobId, {}, started, now)]);
   }
 
-  async attemptFinished(signal: AttemptFinished): Promise<void> {
+  async attemptFinished(attempt: AttemptFinished): Promise<void> {
     const now = this.clock.now();
     const series: TimeSeries[] = [];
-    const count = await incrementCounter(this.db, signal.jobId, signal.outcome, now);
-    series.push(this.cumulative(METRICS.attempts, signal.jobId, { outcome: signal.outcome }, count, now));
-    if (signal.outcome === 'succeeded') {
-      series.push(this.gauge(METRICS.heartbeat, signal.jobId, {}, { int64Value: 1 }, now));
+    const count = await incrementCounter(this.db, attempt.jobId, attempt.outcome, now);
+    series.push(this.cumulative(METRICS.attempts, attempt.jobId, { outcome: attempt.outcome }, count, now));
+    if (attempt.outcome === 'succeeded') {
+      series.push(this.gauge(METRICS.heartbeat, attempt.jobId, {}, { int64Value: 1 }, now));
     }
-    if (signal.outcome !== 'skipped') {
+    if (attempt.outcome !== 'skipped') {
       series.push(
         this.gauge(
           METRICS.attemptDuration,
-          signal.jobId,
-          { outcome: signal.outcome },
+          attempt.jobId,
+          { outcome: attempt.outcome },
           {
-            doubleValue: signal.durationMs / 1000,
+            doubleValue: attempt.durationMs / 1000,
           },
           now,
         ),
       );
     }
-    if (signal.exhausted) {
-      const exhausted = await incrementCounter(this.db, signal.jobId, 'exhausted', now);
-      series.push(this.cumulative(METRICS.exhaustedTicks, signal.jobId, {}, exhausted, now));
+    if (attempt.exhausted) {
+      const exhausted = await incrementCounter(this.db, attempt.jobId, 'exhausted', now);
+      series.push(this.cumulative(METRICS.exhaustedTicks, attempt.jobId, {}, exhausted, now));
     }
     await this.send(series);
   }

@@ -4,7 +4,7 @@
  * treated the POST's 200 as success although it only means "started"; here a run succeeds only when
  * the operation finished without errors, so the success heartbeat means a backup exists.
  */
-import type { DatabaseExport, ExportRequest, ExportResult } from './database-export';
+import type { DatabaseExport, ExportRequest, ExportResult } from '../ports/database-export';
 import { googleError, grpcCodeOfHttpStatus, GrpcCode } from './google-errors';
 import type { GoogleCall } from './google-errors';
 

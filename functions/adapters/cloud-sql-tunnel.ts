@@ -14,6 +14,7 @@ import path from 'node:path';
 import { AuthTypes, Connector, IpAddressTypes } from '@google-cloud/cloud-sql-connector';
 import type { ConnectorOptions } from '@google-cloud/cloud-sql-connector/dist/cjs/connector';
 import { PassThroughClient } from 'google-auth-library';
+import { loopbackHttpEndpoint } from './loopback';
 import { POSTGRES_SOCKET_FILE, socketDirectoryFor } from '../core/cloud-sql-socket';
 import type { CloudSqlTunnel, CloudSqlTunnelSettings } from '../core/cloud-sql-socket';
 
@@ -25,7 +26,7 @@ export async function openCloudSqlTunnel(settings: CloudSqlTunnelSettings): Prom
   const connector = new Connector(
     settings.sqlAdminEndpoint
       ? {
-          sqlAdminAPIEndpoint: settings.sqlAdminEndpoint,
+          sqlAdminAPIEndpoint: loopbackHttpEndpoint(settings.sqlAdminEndpoint),
           // The connector ships its own google-auth-library; the client is the same shape.
           auth: new PassThroughClient() as unknown as ConnectorOptions['auth'],
         }

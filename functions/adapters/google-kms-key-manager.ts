@@ -6,8 +6,8 @@
  * carry a matching CRC32C of what it returns.
  */
 import type { KeyManagementServiceClient } from '@google-cloud/kms';
-import type { KeyManager, KeyVersionState } from './key-manager';
-import { KeyNotFoundError } from './key-manager';
+import type { KeyManager, KeyVersionState } from '../ports/key-manager';
+import { KeyNotFoundError } from '../ports/key-manager';
 import { crc32c, int64Value } from './crc32c';
 import { GrpcCode, callGoogle, googleError, grpcCode } from './google-errors';
 import type { GaxCallOptions, GoogleCall } from './google-errors';

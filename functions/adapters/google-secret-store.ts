@@ -7,8 +7,8 @@ import type { SecretManagerServiceClient } from '@google-cloud/secret-manager';
 import { crc32c } from './crc32c';
 import { GrpcCode, callGoogle, googleError, grpcCode } from './google-errors';
 import type { GaxCallOptions, GoogleCall } from './google-errors';
-import type { SecretStore, SecretVersionState } from './secret-store';
-import { SecretNotFoundError } from './secret-store';
+import type { SecretStore, SecretVersionState } from '../ports/secret-store';
+import { SecretNotFoundError } from '../ports/secret-store';
 import { checkSecretName, checkSecretPayload, parseSecretVersionName, secretName } from './secret-names';
 
 export interface GoogleSecretStoreOptions {

@@ -12,7 +12,7 @@ import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import type { Db } from '../core/db';
-import type { DatabaseExport, ExportRequest, ExportResult } from './database-export';
+import type { DatabaseExport, ExportRequest, ExportResult } from '../ports/database-export';
 import type { PgConnection } from './pg-connection';
 import { describeConnection, libpqEnv } from './pg-connection';
 

@@ -6,8 +6,8 @@
 import { createPublicKey, generateKeyPairSync } from 'node:crypto';
 import type { Db } from '../core/db';
 import type { Clock } from '../core/clock';
-import type { KeyManager, KeyVersionState } from './key-manager';
-import { KeyNotFoundError } from './key-manager';
+import type { KeyManager, KeyVersionState } from '../ports/key-manager';
+import { KeyNotFoundError } from '../ports/key-manager';
 import { signP256Digest } from './p256-prehashed';
 
 export class LocalKeyManager implements KeyManager {

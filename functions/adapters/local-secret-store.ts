@@ -7,8 +7,8 @@
  */
 import type { Clock } from '../core/clock';
 import type { Db } from '../core/db';
-import type { SecretStore, SecretVersionState } from './secret-store';
-import { SecretNotFoundError } from './secret-store';
+import type { SecretStore, SecretVersionState } from '../ports/secret-store';
+import { SecretNotFoundError } from '../ports/secret-store';
 import { checkSecretName, checkSecretPayload, parseSecretVersionName, secretName } from './secret-names';
 
 export class LocalSecretStore implements SecretStore {

@@ -26,8 +26,10 @@
  */
 import Redis from 'ioredis';
 import { describeError } from '../core/errors';
-import type { QuotaOutcome, RateLimiter, RateLimiterSettings } from './rate-limiter';
-import { RateLimiterUnavailableError, realmQuotaKey } from './rate-limiter';
+import type { QuotaOutcome, RateLimiter } from '../ports/rate-limiter';
+import { RateLimiterUnavailableError } from '../ports/rate-limiter';
+import type { RateLimiterSettings } from './rate-limiter';
+import { realmQuotaKey } from './rate-limiter';
 
 /** go-redisstore's expiry after Set (weekSeconds). */
 export const BUCKET_TTL_SECONDS = 7 * 24 * 60 * 60;

@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import SMTPConnection from 'nodemailer/lib/smtp-connection';
 import MailComposer from 'nodemailer/lib/mail-composer';
-import type { DeliveryReport, Mailer, OutgoingMail, RejectedRecipient } from './mailer';
+import type { DeliveryReport, Mailer, OutgoingMail, RejectedRecipient } from '../ports/mailer';
 import type { SmtpSettings } from './smtp-settings';
 import { smtpWorstCaseMs } from './smtp-settings';
 

@@ -13,7 +13,7 @@ import { performance } from 'node:perf_hooks';
 import type { Request, Response } from '@google-cloud/functions-framework';
 import { StepsFailedError, TimeoutError, describeError } from './errors';
 import type { JobDefinition } from './job-spec';
-import { processSecrets, redact } from './logger';
+import { redact } from './logger';
 import { abandonOrphans, closeAttempt, openAttempt, recordNonRun } from './ledger';
 import type { AttemptIdentity } from './ledger';
 import { acquireJobLock } from './lock';
@@ -43,7 +43,7 @@ async function runAttempt<C>(definition: JobDefinition<C>, runtime: Runtime, req
   const trace = traceFromHeader(req.get('x-cloud-trace-context'), runtime.settings.projectId);
   let logger = runtime.logger.child({ labels: { job: spec.id, execution_id: executionId }, ...trace });
 
-  const signal = async (
+  const recordMetrics = async (
     tick: Tick | undefined,
     attempt: number,
     outcome: AttemptOutcome,
@@ -94,7 +94,7 @@ async function runAttempt<C>(definition: JobDefinition<C>, runtime: Runtime, req
       event: 'failed',
       stage: 'ledger',
     });
-    await signal(tick, 0, 'failed');
+    await recordMetrics(tick, 0, 'failed');
     return refused(error);
   }
 
@@ -109,13 +109,13 @@ async function runAttempt<C>(definition: JobDefinition<C>, runtime: Runtime, req
           : 'another attempt of this job holds the lock and has not recorded its tick yet; retry later';
       await recordNonRun(db, identity, 'duplicate', reason).catch(() => undefined);
       logger.notice(`duplicate request: ${reason}`, { event: 'duplicate' });
-      await signal(tick, 0, 'skipped');
+      await recordMetrics(tick, 0, 'skipped');
       return inProgress({ job: spec.id, tick: tick.id, reason });
     }
     const reason = `tick ${holderTick} of this job is still running; jobs never overlap`;
     await recordNonRun(db, identity, 'skipped', reason).catch(() => undefined);
     logger.notice(`skipped: ${reason}`, { event: 'skipped' });
-    await signal(tick, 0, 'skipped');
+    await recordMetrics(tick, 0, 'skipped');
     return skipped(reason, { job: spec.id, tick: tick.id });
   }
 
@@ -153,7 +153,7 @@ async function runAttempt<C>(definition: JobDefinition<C>, runtime: Runtime, req
         event: 'duplicate',
         succeededAt: opened.succeededAt.toISOString(),
       });
-      await signal(tick, 0, 'skipped');
+      await recordMetrics(tick, 0, 'skipped');
       return duplicate({ job: spec.id, tick: tick.id, succeededAt: opened.succeededAt.toISOString() });
     }
 
@@ -165,9 +165,12 @@ async function runAttempt<C>(definition: JobDefinition<C>, runtime: Runtime, req
     let result;
     let failure: unknown;
     try {
-      const config = runtime.jobConfig(spec.id, spec.config);
+      const config = runtime.jobConfig(spec.config);
       // The summary leaves the process (answer, ledger), so it is redacted like a log line.
-      result = redact(await runWithDeadline(definition, runtime, { logger, tick, attempt }, config));
+      result = redact(
+        await runWithDeadline(definition, runtime, { logger, tick, attempt }, config),
+        runtime.secrets,
+      );
     } catch (error) {
       failure = error;
     }
@@ -189,15 +192,16 @@ async function runAttempt<C>(definition: JobDefinition<C>, runtime: Runtime, req
         }),
       );
       logger.info('job succeeded', { event: 'succeeded', durationMs, result });
-      await signal(tick, attempt, 'succeeded');
+      await recordMetrics(tick, attempt, 'succeeded');
       return succeeded({ ...fields, result });
     }
 
     const exhausted = attempt >= maxAttempts;
     // Error messages can quote a secret (a key in a URL, a refused credential); the logger scrubs
     // its lines, and the ledger and the HTTP answer get the same treatment.
-    const errors = errorList(failure).map((error) => processSecrets.scrub(error));
-    const partial = failure instanceof StepsFailedError ? redact(failure.partial) : undefined;
+    const errors = errorList(failure).map((error) => runtime.secrets.scrub(error));
+    const partial =
+      failure instanceof StepsFailedError ? redact(failure.partial, runtime.secrets) : undefined;
     await closeAttempt(lock.client, {
       attemptId: opened.attemptId,
       state: 'failed',
@@ -226,11 +230,11 @@ async function runAttempt<C>(definition: JobDefinition<C>, runtime: Runtime, req
         event: 'exhausted',
       });
     }
-    await signal(tick, attempt, 'failed', exhausted);
+    await recordMetrics(tick, attempt, 'failed', exhausted);
     return failed(failure, { ...fields, exhausted, result: partial }, errors);
   } catch (error) {
     logger.error(`job could not be run: ${describeError(error)}`, { event: 'failed', stage: 'ledger' });
-    await signal(tick, 0, 'failed');
+    await recordMetrics(tick, 0, 'failed');
     return refused(error);
   } finally {
     await lock.release();
@@ -243,16 +247,18 @@ async function runWithDeadline<C>(
   attempt: { logger: Runtime['logger']; tick: Tick; attempt: number },
   config: C,
 ) {
-  return runWithTimeout(definition.spec.timeoutMs, (signal) =>
+  return runWithTimeout(definition.spec.timeoutMs, (abortSignal) =>
     definition.run(
       {
+        spec: definition.spec,
         db: runtime.db(),
         clock: runtime.clock,
         logger: attempt.logger,
-        signal,
+        abortSignal,
         tick: attempt.tick,
         attempt: attempt.attempt,
         adapters: runtime.adapters(),
+        secrets: runtime.secrets,
       },
       config,
     ),

@@ -5,9 +5,10 @@
 import type { ConfigSchema } from './config';
 import type { Clock } from './clock';
 import type { Db } from './db';
-import type { Logger } from './logger';
+import type { Logger, SecretRegistry } from './logger';
 import type { Tick } from './tick';
-import type { Adapters } from '../adapters';
+import type { Adapters } from '../ports';
+import { declaredAdapters } from '../ports';
 
 /** Cloud Scheduler's retry settings for the job (RetryConfig). */
 export interface RetryPolicy {
@@ -61,30 +62,52 @@ export interface KmsGrant {
 }
 
 /** Everything a job may use. Jobs never read process.env or the system clock themselves. */
-export interface JobContext {
+export interface JobContext<Config = unknown> {
+  /** The job's own catalog entry: its id, schedule and limits, never restated by the job. */
+  readonly spec: JobSpec<Config>;
   readonly db: Db;
   readonly clock: Clock;
   readonly logger: Logger;
   /** Aborted when the job's timeout passes; long loops check it between units of work. */
-  readonly signal: AbortSignal;
+  readonly abortSignal: AbortSignal;
   readonly tick: Tick;
   readonly attempt: number;
   readonly adapters: Adapters;
+  /**
+   * The runtime's secret registry: a value the job learns at run time (an API key it minted, say)
+   * is added here, and no log line, ledger row or answer of the runtime carries it from then on.
+   */
+  readonly secrets: SecretRegistry;
 }
 
 /** A small summary of what the run did (rows purged, keys rotated, mails sent); kept in the ledger. */
 export type JobResult = Readonly<Record<string, unknown>>;
 
-export type JobRun<Config> = (context: JobContext, config: Config) => Promise<JobResult>;
+export type JobRun<Config> = (context: JobContext<Config>, config: Config) => Promise<JobResult>;
 
 export interface JobDefinition<Config = unknown> {
   readonly spec: JobSpec<Config>;
   readonly run: JobRun<Config>;
+  /** The adapters the job calls; its deployed archive holds these and no other (scripts/build.ts). */
+  readonly adapters: readonly (keyof Adapters)[];
 }
 
-/** Ties a spec to its logic with the config types checked against each other. */
-export function defineJob<Config>(spec: JobSpec<Config>, run: JobRun<Config>): JobDefinition<Config> {
-  return { spec, run };
+/**
+ * Ties a spec to its logic with the config types checked against each other. The job sees only the
+ * adapters it declares: using another fails at once, in every test, rather than in a deployed
+ * function whose archive was built without it.
+ */
+export function defineJob<Config>(
+  spec: JobSpec<Config>,
+  run: JobRun<Config>,
+  adapters: readonly (keyof Adapters)[] = [],
+): JobDefinition<Config> {
+  return {
+    spec,
+    adapters,
+    run: (context, config) =>
+      run({ ...context, adapters: declaredAdapters(context.adapters, adapters, spec.id) }, config),
+  };
 }
 
 /**

@@ -37,7 +37,7 @@ const SECRET_FIELD = /pass(word)?|secret|token|api[-_]?key|authorization|private
 const MASK = '[redacted]';
 const MIN_SECRET_LENGTH = 4;
 
-/** Values that must never be written, shared by every logger of the process. */
+/** Values that must never be written; one per runtime, shared by its loggers. */
 export class SecretRegistry {
   private readonly values = new Set<string>();
   add(value: string | undefined): void {
@@ -54,8 +54,6 @@ export class SecretRegistry {
   }
 }
 
-export const processSecrets = new SecretRegistry();
-
 function maskFields(value: unknown, depth = 0): unknown {
   if (depth > 6 || value === null || typeof value !== 'object') return value;
   if (value instanceof Error) return { name: value.name, message: value.message };
@@ -71,7 +69,7 @@ function maskFields(value: unknown, depth = 0): unknown {
  * A copy of a value fit to leave the process (an HTTP answer, a ledger row): the same masking and
  * scrubbing as a log line gets. A job's result summary can quote a secret as easily as a log can.
  */
-export function redact<T>(value: T, secrets: SecretRegistry = processSecrets): T {
+export function redact<T>(value: T, secrets: SecretRegistry): T {
   if (value === undefined) return value;
   return JSON.parse(secrets.scrub(JSON.stringify(maskFields(value)))) as T;
 }
@@ -91,7 +89,8 @@ const RANK: Record<Severity, number> = { DEBUG: 0, INFO: 1, NOTICE: 2, WARNING: 
 
 export function createLogger(options: LoggerOptions = {}, context: LogContext = {}): Logger {
   const write = options.write ?? stdoutWriter;
-  const secrets = options.secrets ?? processSecrets;
+  // A logger made without a registry (a test's, a tool's) still masks secret-named fields.
+  const secrets = options.secrets ?? new SecretRegistry();
   const minRank = RANK[options.minSeverity ?? 'INFO'];
 
   const emit = (severity: Severity, message: string, fields: LogFields = {}): void => {
@@ -131,15 +130,5 @@ export function createLogger(options: LoggerOptions = {}, context: LogContext = 
         spanId: extra.spanId ?? context.spanId,
         fields: { ...context.fields, ...extra.fields },
       }),
-  };
-}
-
-/** Keeps lines in memory; for tests and the local status page. */
-export function memoryWriter(): { write: LineWriter; lines: string[]; entries(): Record<string, unknown>[] } {
-  const lines: string[] = [];
-  return {
-    lines,
-    write: (line) => lines.push(line),
-    entries: () => lines.map((line) => JSON.parse(line) as Record<string, unknown>),
   };
 }

@@ -1,7 +1,8 @@
 /**
  * Settings every job function shares (database, authentication, signals, adapters). Each job's own
- * settings are declared next to the job. Defaults are the production ones; local mode and tests set
- * what differs.
+ * settings are declared next to the job. Defaults are the production ones (what a deployed function
+ * gets when infra sets nothing); the local fleet sets its own in local/local-env.ts, tests in
+ * test/support.
  */
 import { defineConfig, durationMs, integer, list, oneOf, text, url } from './config';
 import type { ConfigOf } from './config';
@@ -95,7 +96,7 @@ const fields = {
   projectId: text('GOOGLE_CLOUD_PROJECT', '', 'Google Cloud project id; used for trace ids and metrics.'),
   signalsSink: oneOf(
     'SIGNALS_SINK',
-    'local',
+    'cloud-monitoring',
     'Where heartbeats and attempt metrics go: cloud-monitoring, local (in memory) or none.',
     ['cloud-monitoring', 'local', 'none'],
   ),
@@ -111,8 +112,8 @@ const fields = {
   ),
   keyManager: oneOf(
     'KEY_MANAGER',
-    'local',
-    'Key manager: local (keys in the local database; refused on Cloud Run) or google-cloud-kms.',
+    'google-cloud-kms',
+    'Key manager: google-cloud-kms, or local (keys in the local database; only the local fleet wires it).',
     ['local', 'google-cloud-kms'],
   ),
   kmsProtectionLevel: oneOf(
@@ -128,8 +129,8 @@ const fields = {
   ),
   secretManager: oneOf(
     'SECRET_MANAGER',
-    'local',
-    'Secret store: local (versions kept in the local database; refused on Cloud Run) or google-secret-manager.',
+    'google-secret-manager',
+    'Secret store: google-secret-manager, or local (versions kept in the local database; only the local fleet wires it).',
     ['local', 'google-secret-manager'],
   ),
   secretManagerEndpoint: text(
@@ -139,8 +140,8 @@ const fields = {
   ),
   databaseExport: oneOf(
     'DATABASE_EXPORT',
-    'local-pg-dump',
-    'Database export: local-pg-dump (pg_dump into LOCAL_BACKUP_DIR; refused on Cloud Run) or cloud-sql (Cloud SQL Admin export to BACKUP_BUCKET).',
+    'cloud-sql',
+    'Database export: cloud-sql (Cloud SQL Admin export to BACKUP_BUCKET), or local-pg-dump (pg_dump into LOCAL_BACKUP_DIR; only the local fleet wires it).',
     ['local-pg-dump', 'cloud-sql'],
   ),
   sqladminEndpoint: text(

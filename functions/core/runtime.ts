@@ -1,55 +1,61 @@
 /**
  * One Runtime per function instance: the shared, lazily built dependencies every job handler uses.
- * Tests and the local fleet build their own with overrides; deployed functions use the default one
- * built from process.env.
+ *
+ * The runtime chooses nothing: its wiring, handed in at the edge, builds the signal sink and the
+ * adapters (functions/wiring.ts for deployed functions, local/wiring.ts for the local fleet,
+ * test/support for tests). What stays here is what every instance needs whatever its wiring: the
+ * settings, the logger and its secret registry, the token verifier, the database pool and schema,
+ * and each job's parsed settings.
  */
 import { createOidcVerifier, noVerification } from './auth';
 import type { InvocationVerifier } from './auth';
 import type { Clock } from './clock';
 import { systemClock } from './clock';
 import type { ConfigSchema, Env } from './config';
-import type { Db } from './db';
+import type { Db, DbSettings } from './db';
 import { createPool } from './db';
 import type { Logger, LineWriter, Severity } from './logger';
-import { createLogger, processSecrets } from './logger';
+import { SecretRegistry, createLogger } from './logger';
 import { resolvedAuthEdge, runtimeConfig } from './runtime-config';
 import type { RuntimeSettings } from './runtime-config';
 import type { SignalSink } from './signals';
-import { discardSignals, guarded, LocalSignalSink } from './signals';
-import type { Adapters } from '../adapters';
-import { lazyAdapters } from '../adapters';
-import { CloudMonitoringSink } from '../adapters/cloud-monitoring-sink';
-import { LocalGauges } from '../adapters/gauges';
-import { LocalKeyManager } from '../adapters/local-key-manager';
-import { LocalSecretStore } from '../adapters/local-secret-store';
-import { LocalDatabaseExport } from '../adapters/local-database-export';
-import { CloudSqlExport } from '../adapters/cloud-sql-export';
-import { cloudSqlExportConfig } from '../adapters/cloud-sql-export-config';
-import { GoogleKmsKeyManager } from '../adapters/google-kms-key-manager';
-import { GoogleSecretStore } from '../adapters/google-secret-store';
-import { loopbackHttpEndpoint } from '../adapters/loopback';
+import { guarded } from './signals';
 import { socketDirectoryFor } from './cloud-sql-socket';
 import type { CloudSqlTunnel, CloudSqlTunnelOpener } from './cloud-sql-socket';
-import { KeyManagementServiceClient } from '@google-cloud/kms';
-import { SecretManagerServiceClient } from '@google-cloud/secret-manager';
-import { GoogleAuth } from 'google-auth-library';
-import type { DatabaseExport } from '../adapters/database-export';
-import { pgConnection } from '../adapters/pg-connection';
-import type { SecretStore } from '../adapters/secret-store';
-import { unavailableKeyManager } from '../adapters/key-manager';
-import { unavailableDatabaseExport } from '../adapters/database-export';
-import { unavailableSecretStore } from '../adapters/secret-store';
-import type { KeyManager } from '../adapters/key-manager';
-import { loopbackClientOptions } from '../adapters/loopback';
-import { MetricServiceClient } from '@google-cloud/monitoring';
+import type { AdapterFactories, Adapters, LazyAdapters } from '../ports';
+import { lazyAdapters } from '../ports';
 import { migrate } from '../db/migrate';
-import type { RateLimiter } from '../adapters/rate-limiter';
-import { noopRateLimiter, rateLimiterConfig } from '../adapters/rate-limiter';
-import { RedisRateLimiter } from '../adapters/redis-rate-limiter';
-import type { Mailer } from '../adapters/mailer';
-import { createSmtpMailer } from '../adapters/smtp-mailer';
-import { smtpConfig } from '../adapters/smtp-settings';
 
+/** Where the database is and who connects: the pool and a local pg_dump use the same. */
+export type DatabaseAddress = Pick<
+  DbSettings,
+  'url' | 'host' | 'port' | 'database' | 'user' | 'password' | 'sslMode'
+>;
+
+/** What a wiring builds the sink and the adapters from: the runtime's own parts, never process.env. */
+export interface RuntimeParts {
+  readonly env: Env;
+  readonly settings: RuntimeSettings;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  db(): Db;
+  databaseAddress(): DatabaseAddress;
+  /** Settings an adapter declares (SMTP_*, RATE_LIMIT_*), parsed once, like a job's. */
+  jobConfig<C>(schema: ConfigSchema<C>): C;
+}
+
+/** What an entry decides for its runtimes: where signals go and how each adapter is built. */
+export interface Wiring {
+  /** Called once per runtime; both results may share clients (a Monitoring writer, say). */
+  build(parts: RuntimeParts): { readonly signalSink: SignalSink; readonly adapters: AdapterFactories };
+  /**
+   * Opens the Cloud SQL connector's socket when CLOUD_SQL_INSTANCE is set; without one such an
+   * instance refuses to reach the database, naming why.
+   */
+  readonly openCloudSqlTunnel?: CloudSqlTunnelOpener;
+}
+
+/** Replacements a test or a benchmark makes over its wiring. */
 export interface RuntimeOverrides {
   clock?: Clock;
   logger?: Logger;
@@ -57,14 +63,8 @@ export interface RuntimeOverrides {
   sink?: SignalSink;
   verifier?: InvocationVerifier;
   db?: Db;
-  /** Replaces some adapters; the rest are built from the settings as usual. */
+  /** Replaces some adapters; the rest are built by the wiring as usual. */
   adapters?: (db: Db) => Partial<Adapters>;
-  /**
-   * Opens the Cloud SQL connector's socket when CLOUD_SQL_INSTANCE is set. The deployed entry
-   * (functions/index.ts) hands in the connector; without an opener such an instance refuses to
-   * reach the database, naming why.
-   */
-  openCloudSqlTunnel?: CloudSqlTunnelOpener;
 }
 
 const SEVERITY: Record<RuntimeSettings['logLevel'], Severity> = {
@@ -74,93 +74,67 @@ const SEVERITY: Record<RuntimeSettings['logLevel'], Severity> = {
   error: 'ERROR',
 };
 
-export class Runtime {
+export class Runtime implements RuntimeParts {
   readonly settings: RuntimeSettings;
   readonly clock: Clock;
+  /** Values no log line, ledger row or answer of this runtime may carry. */
+  readonly secrets = new SecretRegistry();
   readonly logger: Logger;
   readonly sink: SignalSink;
   readonly verifier: InvocationVerifier;
+  private readonly factories: AdapterFactories;
   private pool?: Db;
-  private monitoringSink?: CloudMonitoringSink;
-  /** The watchdog's gauges when they are not sent to Cloud Monitoring; the local status page reads them. */
-  readonly localGauges = new LocalGauges();
-  private builtAdapters?: Adapters;
-  /** Kept apart so close() can end its Redis connection. */
-  private builtRateLimiter?: RateLimiter;
+  private built?: LazyAdapters;
   private schemaReady?: Promise<void>;
   /** The Cloud SQL connector's socket, opening; set with the pool when CLOUD_SQL_INSTANCE is. */
   private tunnel?: Promise<CloudSqlTunnel>;
-  private readonly jobConfigs = new Map<string, unknown>();
+  private readonly configs = new Map<ConfigSchema<unknown>, unknown>();
 
   /** Throws ConfigError when the shared settings are invalid: the instance must not start. */
   constructor(
-    readonly env: Env = process.env,
+    readonly env: Env,
+    private readonly wiring: Wiring,
     private readonly overrides: RuntimeOverrides = {},
   ) {
     this.settings = runtimeConfig.parse(env);
-    for (const field of runtimeConfig.fields) if (field.secret) processSecrets.add(env[field.env]);
+    for (const field of runtimeConfig.fields) if (field.secret) this.secrets.add(env[field.env]);
     this.clock = overrides.clock ?? systemClock;
     this.logger =
       overrides.logger ??
-      createLogger({ write: overrides.writeLine, minSeverity: SEVERITY[this.settings.logLevel] });
-    this.sink = guarded(overrides.sink ?? this.defaultSink(), this.logger);
-    this.verifier =
-      overrides.verifier ??
-      (this.settings.authMode === 'none'
-        ? noVerification
-        : createOidcVerifier(
-            {
-              issuer: this.settings.oidcIssuer,
-              jwksUrl: this.settings.oidcJwksUrl,
-              audience: this.settings.oidcAudience,
-              invokerEmails: this.settings.oidcInvokerEmails,
-              clockToleranceSeconds: this.settings.oidcClockToleranceMs / 1000,
-              edge: resolvedAuthEdge(this.settings),
-            },
-            this.clock,
-          ));
-    if (this.settings.authMode === 'none') {
+      createLogger({
+        write: overrides.writeLine,
+        secrets: this.secrets,
+        minSeverity: SEVERITY[this.settings.logLevel],
+      });
+    const wired = wiring.build(this);
+    this.factories = wired.adapters;
+    this.sink = guarded(overrides.sink ?? wired.signalSink, this.logger);
+    this.verifier = overrides.verifier ?? this.defaultVerifier();
+  }
+
+  private defaultVerifier(): InvocationVerifier {
+    const s = this.settings;
+    if (s.authMode === 'none') {
       this.logger.warn(
         'AUTH_MODE=none: caller tokens are NOT verified; anyone who can reach this server can run jobs',
-        {
-          event: 'auth_disabled',
-        },
+        { event: 'auth_disabled' },
       );
+      return noVerification;
     }
+    return createOidcVerifier(
+      {
+        issuer: s.oidcIssuer,
+        jwksUrl: s.oidcJwksUrl,
+        audience: s.oidcAudience,
+        invokerEmails: s.oidcInvokerEmails,
+        clockToleranceSeconds: s.oidcClockToleranceMs / 1000,
+        edge: resolvedAuthEdge(s),
+      },
+      this.clock,
+    );
   }
 
-  private defaultSink(): SignalSink {
-    switch (this.settings.signalsSink) {
-      case 'none':
-        return discardSignals;
-      case 'local':
-        return new LocalSignalSink();
-      case 'cloud-monitoring':
-        return this.monitoring();
-    }
-  }
-
-  /** The Cloud Monitoring writer, shared by the signal sink and the watchdog's gauges. */
-  private monitoring(): CloudMonitoringSink {
-    if (!this.monitoringSink) {
-      const s = this.settings;
-      const client = new MetricServiceClient(
-        s.monitoringEndpoint
-          ? loopbackClientOptions(s.monitoringEndpoint, s.projectId)
-          : { projectId: s.projectId },
-      );
-      this.monitoringSink = new CloudMonitoringSink(
-        client,
-        { projectId: s.projectId, location: s.region },
-        this.db(),
-        this.clock,
-      );
-    }
-    return this.monitoringSink;
-  }
-
-  /** Where the database is and who connects: the pool and the local pg_dump use the same. */
-  private databaseAddress() {
+  databaseAddress(): DatabaseAddress {
     const s = this.settings;
     const viaConnector = s.cloudSqlInstance !== '' && s.databaseUrl === '';
     return {
@@ -171,7 +145,7 @@ export class Runtime {
       user: s.dbUser,
       password: s.dbPassword || undefined,
       // Through the connector, TLS is the tunnel's own (mTLS to the instance).
-      sslMode: viaConnector ? ('disable' as const) : s.dbSslMode,
+      sslMode: viaConnector ? 'disable' : s.dbSslMode,
     };
   }
 
@@ -188,22 +162,7 @@ export class Runtime {
   db(): Db {
     if (!this.pool) {
       const s = this.settings;
-      if (s.cloudSqlInstance !== '' && s.databaseUrl === '' && !this.overrides.db) {
-        const open = this.overrides.openCloudSqlTunnel;
-        this.tunnel = open
-          ? open({
-              instanceConnectionName: s.cloudSqlInstance,
-              ipType: s.cloudSqlIpType,
-              sqlAdminEndpoint: s.sqladminEndpoint ? loopbackHttpEndpoint(s.sqladminEndpoint) : undefined,
-            })
-          : Promise.reject(
-              new Error(
-                'CLOUD_SQL_INSTANCE is set, but this entry was built without the Cloud SQL connector; deploy functions/index.ts, or unset CLOUD_SQL_INSTANCE and set DB_HOST',
-              ),
-            );
-        // A failed tunnel is reported by databaseReady(); opened again on the next request.
-        this.tunnel.catch(() => undefined);
-      }
+      if (s.cloudSqlInstance !== '' && s.databaseUrl === '' && !this.overrides.db) this.openTunnel();
       this.pool =
         this.overrides.db ??
         createPool(
@@ -219,115 +178,27 @@ export class Runtime {
     return this.pool;
   }
 
+  private openTunnel(): void {
+    const s = this.settings;
+    const open = this.wiring.openCloudSqlTunnel;
+    this.tunnel = open
+      ? open({
+          instanceConnectionName: s.cloudSqlInstance,
+          ipType: s.cloudSqlIpType,
+          sqlAdminEndpoint: s.sqladminEndpoint || undefined,
+        })
+      : Promise.reject(
+          new Error(
+            'CLOUD_SQL_INSTANCE is set, but this entry was wired without the Cloud SQL connector; deploy the function from its archive (npm run build), or unset CLOUD_SQL_INSTANCE and set DB_HOST',
+          ),
+        );
+    // A failed tunnel is reported by databaseReady(); opened again on the next request.
+    this.tunnel.catch(() => undefined);
+  }
+
   adapters(): Adapters {
-    if (!this.builtAdapters) {
-      const chosen = this.overrides.adapters?.(this.db()) ?? {};
-      const defaults: { [K in keyof Adapters]: () => Adapters[K] } = {
-        keyManager: () => this.keyManager(),
-        gauges: () =>
-          this.settings.signalsSink === 'cloud-monitoring' ? this.monitoring() : this.localGauges,
-        secretStore: () => this.secretStore(),
-        databaseExport: () => this.databaseExport(),
-        rateLimiter: () => this.rateLimiter(),
-        mailer: () => this.mailer(),
-      };
-      this.builtAdapters = lazyAdapters(chosen, defaults);
-    }
-    return this.builtAdapters;
-  }
-
-  /**
-   * The SMTP mailer, from the SMTP_* settings the emailer jobs declare (parsed on first use, once,
-   * like a job's settings, so an instance that never mails never needs them).
-   */
-  private mailer(): Mailer {
-    return createSmtpMailer(this.jobConfig('smtp', smtpConfig));
-  }
-
-  /**
-   * The rate limiter, from the RATE_LIMIT_* settings the modeler declares (parsed here, on first
-   * use, so an instance of another job never needs them). The Redis one connects on its first write.
-   */
-  private rateLimiter(): RateLimiter {
-    const settings = this.jobConfig('rate-limiter', rateLimiterConfig);
-    this.builtRateLimiter =
-      settings.rateLimitType === 'REDIS' ? new RedisRateLimiter(settings) : noopRateLimiter;
-    return this.builtRateLimiter;
-  }
-
-  /**
-   * The key manager the settings ask for. Choices that cannot work here do not stop the instance:
-   * jobs that never touch keys (the watchdog, most of cleanup) run, and only a call into the key
-   * manager fails, with the reason.
-   */
-  private keyManager(): KeyManager {
-    const s = this.settings;
-    if (s.keyManager === 'google-cloud-kms') {
-      const client = new KeyManagementServiceClient(this.googleClientOptions(s.kmsEndpoint));
-      return new GoogleKmsKeyManager(client, { protectionLevel: s.kmsProtectionLevel });
-    }
-    if (s.cloudRunService === '') return new LocalKeyManager(this.db(), this.clock);
-    return unavailableKeyManager(
-      'KEY_MANAGER=local keeps keys in the database and is refused on Cloud Run; set KEY_MANAGER=google-cloud-kms',
-    );
-  }
-
-  /** A Google gRPC client's options: a loopback stand-in when its endpoint setting is set. */
-  private googleClientOptions(endpoint: string) {
-    const s = this.settings;
-    return endpoint ? loopbackClientOptions(endpoint, s.projectId) : { projectId: s.projectId || undefined };
-  }
-
-  /** The secret store the settings ask for; like the key manager, a refused choice fails only its calls. */
-  private secretStore(): SecretStore {
-    const s = this.settings;
-    if (s.secretManager === 'google-secret-manager') {
-      const client = new SecretManagerServiceClient(this.googleClientOptions(s.secretManagerEndpoint));
-      return new GoogleSecretStore(client);
-    }
-    if (s.cloudRunService === '') return new LocalSecretStore(this.db(), this.clock);
-    return unavailableSecretStore(
-      'SECRET_MANAGER=local keeps secret values in the database and is refused on Cloud Run; set SECRET_MANAGER=google-secret-manager',
-    );
-  }
-
-  /** The database export the settings ask for; a refused choice or bad setting fails only the export. */
-  private databaseExport(): DatabaseExport {
-    const s = this.settings;
-    if (s.databaseExport === 'cloud-sql') {
-      try {
-        const config = this.jobConfig('cloud-sql-export', cloudSqlExportConfig);
-        return new CloudSqlExport({
-          instance: config.backupInstance,
-          bucket: config.backupBucket,
-          databaseName: config.backupDatabaseName,
-          ...this.sqlAdminAccess(),
-        });
-      } catch (error) {
-        return unavailableDatabaseExport((error as Error).message);
-      }
-    }
-    if (s.cloudRunService !== '') {
-      return unavailableDatabaseExport(
-        'DATABASE_EXPORT=local-pg-dump writes to the local disk and is refused on Cloud Run; set DATABASE_EXPORT=cloud-sql',
-      );
-    }
-    return new LocalDatabaseExport(this.db(), {
-      connection: pgConnection(this.databaseAddress()),
-      directory: s.localBackupDir,
-      pgDumpPath: s.pgDumpPath,
-    });
-  }
-
-  /**
-   * Where the Cloud SQL Admin API is and how requests are authorized: a loopback stand-in gets no
-   * credentials at all; Google's gets the function's service account token (cloud-platform scope).
-   */
-  private sqlAdminAccess(): { endpoint?: string; authorize: () => Promise<Record<string, string>> } {
-    const endpoint = this.settings.sqladminEndpoint;
-    if (endpoint) return { endpoint: loopbackHttpEndpoint(endpoint), authorize: async () => ({}) };
-    const auth = new GoogleAuth({ scopes: ['https://www.googleapis.com/auth/cloud-platform'] });
-    return { authorize: async () => Object.fromEntries((await auth.getRequestHeaders()).entries()) };
+    this.built ??= lazyAdapters(this.overrides.adapters?.(this.db()) ?? {}, this.factories);
+    return this.built.adapters;
   }
 
   /** Waits for the Cloud SQL connector's socket, when there is one; a failed one is retried next time. */
@@ -361,22 +232,28 @@ export class Runtime {
     return this.schemaReady;
   }
 
-  /** The job's settings, parsed once per instance; throws ConfigError listing every problem. */
-  jobConfig<C>(jobId: string, schema: ConfigSchema<C>): C {
-    if (!this.jobConfigs.has(jobId)) {
+  /** Settings parsed once per instance (a job's, or an adapter's); throws ConfigError listing every problem. */
+  jobConfig<C>(schema: ConfigSchema<C>): C {
+    if (!this.configs.has(schema)) {
       const config = schema.parse(this.env);
-      for (const field of schema.fields) if (field.secret) processSecrets.add(this.env[field.env]);
-      this.jobConfigs.set(jobId, config);
+      for (const field of schema.fields) if (field.secret) this.secrets.add(this.env[field.env]);
+      this.configs.set(schema, config);
     }
-    return this.jobConfigs.get(jobId) as C;
+    return this.configs.get(schema) as C;
   }
 
   async close(): Promise<void> {
-    await this.builtRateLimiter?.close();
-    this.builtRateLimiter = undefined;
+    for (const adapter of this.built?.built() ?? []) await closeable(adapter)?.close();
+    this.built = undefined;
     if (this.pool && !this.overrides.db) await this.pool.end();
     this.pool = undefined;
     (await this.tunnel?.catch(() => undefined))?.close();
     this.tunnel = undefined;
   }
+}
+
+/** An adapter that holds a connection (the Redis rate limiter) says so with a close() method. */
+function closeable(adapter: unknown): { close(): Promise<void> | void } | undefined {
+  const candidate = adapter as { close?: unknown } | null;
+  return typeof candidate?.close === 'function' ? (candidate as { close(): Promise<void> }) : undefined;
 }

@@ -24,8 +24,8 @@ export interface AttemptFinished extends AttemptStarted {
 }
 
 export interface SignalSink {
-  attemptStarted(signal: AttemptStarted): Promise<void>;
-  attemptFinished(signal: AttemptFinished): Promise<void>;
+  attemptStarted(attempt: AttemptStarted): Promise<void>;
+  attemptFinished(attempt: AttemptFinished): Promise<void>;
 }
 
 /** Per-job tallies kept in memory for the local status page. */
@@ -54,17 +54,17 @@ export class LocalSignalSink implements SignalSink {
     return tally;
   }
 
-  async attemptStarted(signal: AttemptStarted): Promise<void> {
-    this.tally(signal.jobId).started += 1;
+  async attemptStarted(attempt: AttemptStarted): Promise<void> {
+    this.tally(attempt.jobId).started += 1;
   }
 
-  async attemptFinished(signal: AttemptFinished): Promise<void> {
-    const tally = this.tally(signal.jobId);
-    tally[signal.outcome] += 1;
-    if (signal.exhausted) tally.exhausted += 1;
-    if (signal.outcome === 'succeeded') tally.lastSuccessAt = signal.finishedAt.toISOString();
-    tally.lastFinished = signal;
-    this.finished.push(signal);
+  async attemptFinished(attempt: AttemptFinished): Promise<void> {
+    const tally = this.tally(attempt.jobId);
+    tally[attempt.outcome] += 1;
+    if (attempt.exhausted) tally.exhausted += 1;
+    if (attempt.outcome === 'succeeded') tally.lastSuccessAt = attempt.finishedAt.toISOString();
+    tally.lastFinished = attempt;
+    this.finished.push(attempt);
     if (this.finished.length > this.keep) this.finished.splice(0, this.finished.length - this.keep);
   }
 }
@@ -74,34 +74,24 @@ export const discardSignals: SignalSink = {
   attemptFinished: async () => undefined,
 };
 
-/** Sends to several sinks; used when local mode wants both the tallies and another sink. */
-export function fanOut(...sinks: SignalSink[]): SignalSink {
-  return {
-    attemptStarted: async (signal) =>
-      void (await Promise.all(sinks.map((sink) => sink.attemptStarted(signal)))),
-    attemptFinished: async (signal) =>
-      void (await Promise.all(sinks.map((sink) => sink.attemptFinished(signal)))),
-  };
-}
-
 /** A sink whose failures are logged as warnings and swallowed: metrics never fail a job. */
 export function guarded(sink: SignalSink, logger: Logger): SignalSink {
-  const warn = (error: unknown, signal: AttemptStarted) =>
+  const warn = (error: unknown, attempt: AttemptStarted) =>
     logger.warn('could not record job metrics; the job outcome is unaffected', {
       event: 'metrics_write_failed',
-      job: signal.jobId,
+      job: attempt.jobId,
       error: (error as Error)?.message ?? String(error),
     });
   // Called inside a promise chain so that a sink which throws before returning a promise is caught
   // too; otherwise the throw would escape into the handler and fail the attempt.
   return {
-    attemptStarted: (signal) =>
+    attemptStarted: (attempt) =>
       Promise.resolve()
-        .then(() => sink.attemptStarted(signal))
-        .catch((error) => warn(error, signal)),
-    attemptFinished: (signal) =>
+        .then(() => sink.attemptStarted(attempt))
+        .catch((error) => warn(error, attempt)),
+    attemptFinished: (attempt) =>
       Promise.resolve()
-        .then(() => sink.attemptFinished(signal))
-        .catch((error) => warn(error, signal)),
+        .then(() => sink.attemptFinished(attempt))
+        .catch((error) => warn(error, attempt)),
   };
 }

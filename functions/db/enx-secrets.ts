@@ -12,7 +12,7 @@
  *   and allAllowedHMACs): HMAC-SHA512, base64url without padding.
  */
 import { createHmac } from 'node:crypto';
-import type { SecretStore } from '../adapters/secret-store';
+import type { SecretStore } from '../ports/secret-store';
 import type { Db } from '../core/db';
 
 /** ENX's secret types this fleet reads (pkg/database/secret.go). */

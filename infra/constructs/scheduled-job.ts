@@ -10,7 +10,10 @@
  * construction. A postcondition fails the apply if Google ever serves the function elsewhere.
  */
 import { Construct } from 'constructs';
+import path from 'node:path';
 import type { ITerraformDependable } from 'cdktf';
+import { AssetType, TerraformAsset } from 'cdktf';
+import { StorageBucketObject } from '@cdktf/provider-google/lib/storage-bucket-object';
 import { CloudRunV2ServiceIamMember } from '@cdktf/provider-google/lib/cloud-run-v2-service-iam-member';
 import { CloudSchedulerJob } from '@cdktf/provider-google/lib/cloud-scheduler-job';
 import { Cloudfunctions2Function } from '@cdktf/provider-google/lib/cloudfunctions2-function';
@@ -113,6 +116,20 @@ export class ScheduledJob extends Construct {
       dependsOn,
     });
 
+    // The function's own archive (npm run build: dist/functions/<job id>), holding its job's code
+    // and the adapters it declares. The object name carries the content hash, so a new build of
+    // this job replaces the object and redeploys this function only; an unchanged one changes
+    // nothing.
+    const asset = new TerraformAsset(this, 'function-source', {
+      path: path.join(settings.functionSource, spec.id),
+      type: AssetType.ARCHIVE,
+    });
+    const sourceObject = new StorageBucketObject(this, 'source-object', {
+      bucket: shared.sourceBucket.name,
+      name: `functions/${spec.id}/${asset.assetHash}.zip`,
+      source: asset.path,
+    });
+
     this.function = new Cloudfunctions2Function(this, 'function', {
       name: spec.id,
       location: settings.region,
@@ -123,7 +140,7 @@ export class ScheduledJob extends Construct {
         entryPoint: spec.id,
         serviceAccount: shared.builder.id,
         source: {
-          storageSource: { bucket: shared.sourceBucket.name, object: shared.sourceObject.name },
+          storageSource: { bucket: shared.sourceBucket.name, object: sourceObject.name },
         },
       },
       serviceConfig: {

@@ -1,5 +1,5 @@
 /**
- * What every job shares: the function source archive and its bucket, the account that builds the
+ * What every job shares: the bucket of the function source archives, the account that builds the
  * functions, the KMS keys, the Secret Manager secrets, the backup bucket and the database.
  *
  * Secrets are declared without values. Operators add versions (`gcloud secrets versions add`);
@@ -7,7 +7,6 @@
  */
 import { Construct } from 'constructs';
 import type { ITerraformDependable } from 'cdktf';
-import { AssetType, TerraformAsset } from 'cdktf';
 import { KmsCryptoKey } from '@cdktf/provider-google/lib/kms-crypto-key';
 import { KmsKeyRing } from '@cdktf/provider-google/lib/kms-key-ring';
 import { ProjectIamCustomRole } from '@cdktf/provider-google/lib/project-iam-custom-role';
@@ -18,7 +17,6 @@ import { unsetSecretValue } from '../../functions/core/config';
 import { ServiceAccount } from '@cdktf/provider-google/lib/service-account';
 import { StorageBucket } from '@cdktf/provider-google/lib/storage-bucket';
 import { StorageBucketIamMember } from '@cdktf/provider-google/lib/storage-bucket-iam-member';
-import { StorageBucketObject } from '@cdktf/provider-google/lib/storage-bucket-object';
 import { DataGoogleProject } from '@cdktf/provider-google/lib/data-google-project';
 import { Sleep } from '@cdktf/provider-time/lib/sleep';
 import type { FleetResources } from '../job-env';
@@ -75,8 +73,8 @@ const BUILDER_ROLES = [
 ];
 
 export class Shared extends Construct {
+  /** Each function's own source archive is uploaded here (scheduled-job.ts). */
   readonly sourceBucket: StorageBucket;
-  readonly sourceObject: StorageBucketObject;
   readonly builder: ServiceAccount;
   /** Ends IAM_PROPAGATION_WAIT after the builder's grants: what every function build waits for. */
   readonly builderReady: Sleep;
@@ -97,11 +95,9 @@ export class Shared extends Construct {
     const dependsOn = [...props.dependsOn];
     const labels = { app: 'enx-jobs', environment: settings.name };
 
-    // One archive serves every function; each selects its job by entry point. The object name
-    // carries the content hash, so a new build replaces the object and redeploys the functions,
-    // and an unchanged one changes nothing.
-    // Cloud Functions copies the archive when it builds, so old archives are only history. After
-    // the rule deletes the current one, the next apply uploads it again (same name, same content)
+    // Every function has its own archive (scheduled-job.ts), all kept in this bucket.
+    // Cloud Functions copies an archive when it builds, so old archives are only history. After
+    // the rule deletes a current one, the next apply uploads it again (same name, same content)
     // without redeploying anything.
     this.sourceBucket = new StorageBucket(this, 'source-bucket', {
       name: `${settings.projectId}-enx-jobs-source`,
@@ -111,15 +107,6 @@ export class Shared extends Construct {
       lifecycleRule: [{ action: { type: 'Delete' }, condition: { age: SOURCE_ARCHIVE_MAX_AGE_DAYS } }],
       labels,
       dependsOn,
-    });
-    const asset = new TerraformAsset(this, 'function-source', {
-      path: settings.functionSource,
-      type: AssetType.ARCHIVE,
-    });
-    this.sourceObject = new StorageBucketObject(this, 'source-object', {
-      bucket: this.sourceBucket.name,
-      name: `functions/${asset.assetHash}.zip`,
-      source: asset.path,
     });
 
     // Without its own build account a gen2 function builds as the Compute Engine default account,

@@ -20,7 +20,7 @@
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import type { SecretStore } from '../../functions/adapters/secret-store';
+import type { SecretStore } from '../../functions/ports/secret-store';
 import type { Db } from '../../functions/core/db';
 import type { Reply } from './http';
 

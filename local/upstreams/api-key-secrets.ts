@@ -6,7 +6,7 @@
  * from the next tick. Rows that already exist are left alone.
  */
 import { randomBytes } from 'node:crypto';
-import type { SecretStore } from '../../functions/adapters/secret-store';
+import type { SecretStore } from '../../functions/ports/secret-store';
 import type { Db } from '../../functions/core/db';
 
 const FIRST_SECRETS = [

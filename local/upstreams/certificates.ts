@@ -7,7 +7,7 @@
  * key, an active row whose version was destroyed) fails the certificate step, as in production.
  */
 import { createHash, generateKeyPairSync, sign } from 'node:crypto';
-import type { KeyManager } from '../../functions/adapters';
+import type { KeyManager } from '../../functions/ports';
 import type { Db } from '../../functions/core/db';
 import { derToJose, identityFor, realmSigningColumns } from '../../functions/jobs/stats-puller-worker/signer';
 import type { RealmSigningRow } from '../../functions/jobs/stats-puller-worker/signer';

@@ -11,7 +11,7 @@
  * api-key-auth.ts for the key check.
  */
 import { randomBytes } from 'node:crypto';
-import type { KeyManager } from '../../functions/adapters';
+import type { KeyManager } from '../../functions/ports';
 import { withTransaction } from '../../functions/core/db';
 import { ENX_API_KEY_TYPE, requireApiKey } from './api-key-auth';
 import { isoDay } from '../../functions/jobs/e2e/tek';

@@ -5,7 +5,7 @@
  * if it has none. realm-key-rotation-worker then rotates it like any realm, so a broken rotation
  * turns the local probes red.
  */
-import type { KeyManager } from '../../functions/adapters';
+import type { KeyManager } from '../../functions/ports';
 import { LocalSecretStore } from '../../functions/adapters/local-secret-store';
 import type { Env } from '../../functions/core/config';
 import type { Db } from '../../functions/core/db';

@@ -7,7 +7,7 @@
  * answers /__faults.
  */
 import { randomBytes } from 'node:crypto';
-import type { KeyManager, SecretStore } from '../../functions/adapters';
+import type { KeyManager, SecretStore } from '../../functions/ports';
 import type { Db } from '../../functions/core/db';
 import { localKeyLookup } from '../key-server-stats';
 import { adminRoutes } from './admin-api';

@@ -76,7 +76,7 @@ describe('a synthesized environment', () => {
   });
 
   describe.each(jobs.map((job) => [job.id, job] as const))('job %s', (id, job) => {
-    it('runs its entry point on nodejs24 from the shared archive, as its own account, through the VPC connector', () => {
+    it('runs its entry point on nodejs24 from its own archive, as its own account, through the VPC connector', () => {
       const fn = functionOf(id);
       expect(fn).toMatchObject({
         location: REGION,
@@ -90,7 +90,12 @@ describe('a synthesized environment', () => {
           service_account_email: accountRef(runtimeAccountId(id), 'email'),
         },
       });
-      expect(fn?.build_config.source.storage_source.object).toMatch(/google_storage_bucket_object\./);
+      // Its own archive, not another job's.
+      const object = String(fn?.build_config.source.storage_source.object);
+      const address = object.match(/google_storage_bucket_object\.([^.]+)\./)?.[1] ?? '';
+      expect(json.resource.google_storage_bucket_object[address].name).toMatch(
+        new RegExp(`^functions/${id}/`),
+      );
     });
 
     it('is called by the scheduler on the catalog schedule, deadline and retry policy', () => {
@@ -326,9 +331,15 @@ describe('a synthesized environment', () => {
         { action: { type: 'Delete' }, condition: { days_since_noncurrent_time: 7, with_state: 'ARCHIVED' } },
       ],
     });
-    expect(resources(json, 'google_storage_bucket_object')[0].source).toMatch(
-      /^assets\/shared_function-source_[0-9A-F]+\/[0-9A-F]{32}\/archive\.zip$/,
-    );
+    // One source archive per function, each from its own folder of the build.
+    const objects = resources(json, 'google_storage_bucket_object');
+    expect(objects).toHaveLength(catalog.length);
+    for (const spec of catalog) {
+      const object = objects.find((candidate) => String(candidate.name).startsWith(`functions/${spec.id}/`));
+      expect(object?.source).toMatch(
+        new RegExp(`^assets/job-${spec.id}_function-source_[0-9A-F]+/[0-9A-F]{32}/archive\\.zip$`),
+      );
+    }
   });
 
   it('sends alerts to every channel of the settings, secrets by reference only', () => {

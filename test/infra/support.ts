@@ -2,7 +2,7 @@
  * Shared helpers of the infra tests: settings as an operator would write them, a synthesized stack
  * as plain JSON, and lookups by resource type.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Testing } from 'cdktf';
@@ -73,11 +73,28 @@ export function removeScratch(): void {
   outdir = undefined;
 }
 
+/**
+ * Every function deploys from its own folder of the function source; a catalog other than the real
+ * one (a test's synthetic jobs) gets a scratch source with a placeholder folder per job.
+ */
+function withSourceFor(settings: InfraSettings, jobs: readonly JobSpec[] | undefined): InfraSettings {
+  if (!jobs) return settings;
+  const source = path.join(scratchOutdir(), 'function-source');
+  for (const job of jobs) {
+    mkdirSync(path.join(source, job.id), { recursive: true });
+    writeFileSync(path.join(source, job.id, 'index.js'), `exports.placeholder = '${job.id}';\n`);
+  }
+  return {
+    ...settings,
+    environments: settings.environments.map((environment) => ({ ...environment, functionSource: source })),
+  };
+}
+
 export function synthAll(
   settings: InfraSettings,
   options: { jobs?: readonly JobSpec[]; rules?: readonly AlertRule[] } = {},
 ): Synthesized[] {
-  const { stacks } = buildApp(settings, { outdir: scratchOutdir(), ...options });
+  const { stacks } = buildApp(withSourceFor(settings, options.jobs), { outdir: scratchOutdir(), ...options });
   return stacks.map((stack) => {
     const text = Testing.synth(stack);
     return { text, json: JSON.parse(text) as Json };

@@ -8,7 +8,7 @@
 import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { cleanupWorker } from '../../functions/catalog';
-import { ManualClock } from '../../functions/core/clock';
+import { ManualClock } from '../support/manual-clock';
 import type { Env } from '../../functions/core/config';
 import type { Db } from '../../functions/core/db';
 import { StepsFailedError } from '../../functions/core/errors';

@@ -5,13 +5,15 @@
  * through the runtime with the real local pg_dump export and reads the file back.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { backupWorker } from '../../functions/catalog';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { onlyAdapters } from '../../functions/adapters';
-import type { DatabaseExport, ExportRequest } from '../../functions/adapters/database-export';
-import { ManualClock } from '../../functions/core/clock';
+import { onlyAdapters } from '../support/only-adapters';
+import type { DatabaseExport, ExportRequest } from '../../functions/ports/database-export';
+import { ManualClock } from '../support/manual-clock';
 import type { JobContext } from '../../functions/core/job-spec';
-import { createLogger, memoryWriter } from '../../functions/core/logger';
+import { createLogger, SecretRegistry } from '../../functions/core/logger';
+import { memoryWriter } from '../support/memory-writer';
 import type { Tick } from '../../functions/core/tick';
 import { backupConfig } from '../../functions/jobs/backup-worker/config';
 import { backupObjectName, runBackup } from '../../functions/jobs/backup-worker/run';
@@ -37,7 +39,9 @@ function context(
     db: undefined as never,
     clock: new ManualClock(T0),
     logger: createLogger({ write: memoryWriter().write, minSeverity: 'DEBUG' }),
-    signal: signal ?? new AbortController().signal,
+    spec: backupWorker,
+    abortSignal: signal ?? new AbortController().signal,
+    secrets: new SecretRegistry(),
     tick,
     attempt,
     adapters: onlyAdapters({ databaseExport: exporter }),

@@ -4,7 +4,7 @@
  * given a job signal that aborts after 4 s, standing in for the function timeout: before the steps
  * shared CLEANUP_TIME_BUDGET, step 2 used all of it and the later steps never ran.
  */
-import { ManualClock } from '../../functions/core/clock';
+import { ManualClock } from '../support/manual-clock';
 import { runCleanup } from '../../functions/jobs/cleanup-worker/run';
 import { createTestDatabase } from '../support/database';
 import type { TestDatabase } from '../support/database';

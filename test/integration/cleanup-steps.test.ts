@@ -7,9 +7,9 @@
 import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import type { KeyManager } from '../../functions/adapters';
+import type { KeyManager } from '../../functions/ports';
 import { LocalKeyManager } from '../../functions/adapters/local-key-manager';
-import { ManualClock } from '../../functions/core/clock';
+import { ManualClock } from '../support/manual-clock';
 import { StepsFailedError } from '../../functions/core/errors';
 import type { Env } from '../../functions/core/config';
 import { cleanupConfig } from '../../functions/jobs/cleanup-worker/config';
@@ -44,15 +44,17 @@ const execFileAsync = promisify(execFile);
 const RUN_IN_CHILD = `
 const { Pool } = require('pg');
 const { LocalKeyManager } = require('./functions/adapters/local-key-manager');
-const { ManualClock } = require('./functions/core/clock');
-const { createLogger } = require('./functions/core/logger');
+const { ManualClock } = require('./test/support/manual-clock');
+const { createLogger, SecretRegistry } = require('./functions/core/logger');
+const { cleanupWorker } = require('./functions/catalog');
 const { cleanupConfig } = require('./functions/jobs/cleanup-worker/config');
 const { runCleanup } = require('./functions/jobs/cleanup-worker/run');
 (async () => {
   const db = new Pool({ connectionString: process.env.CLEANUP_TEST_DB, max: 2 });
   const clock = new ManualClock(process.env.CLEANUP_TEST_NOW);
   const context = {
-    db, clock, logger: createLogger({ write: () => undefined }), signal: new AbortController().signal,
+    spec: cleanupWorker, db, clock, logger: createLogger({ write: () => undefined }),
+    abortSignal: new AbortController().signal, secrets: new SecretRegistry(),
     tick: { id: 'child', scheduledAt: clock.now(), manual: true }, attempt: 1,
     adapters: { keyManager: new LocalKeyManager(db, clock) },
   };

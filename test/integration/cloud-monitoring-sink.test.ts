@@ -4,12 +4,13 @@
  */
 import { MetricServiceClient } from '@google-cloud/monitoring';
 import { CloudMonitoringSink } from '../../functions/adapters/cloud-monitoring-sink';
-import { ManualClock } from '../../functions/core/clock';
-import { createLogger, memoryWriter } from '../../functions/core/logger';
+import { ManualClock } from '../support/manual-clock';
+import { createLogger } from '../../functions/core/logger';
+import { memoryWriter } from '../support/memory-writer';
 import { guarded } from '../../functions/core/signals';
 import { readCounters } from '../../functions/db/counters';
-import { startFakeMetricService } from '../../local/fake-google/metric-service';
-import type { FakeMetricService } from '../../local/fake-google/metric-service';
+import { startFakeMetricService } from '../support/fake-google/metric-service';
+import type { FakeMetricService } from '../support/fake-google/metric-service';
 import { createTestDatabase } from '../support/database';
 import type { TestDatabase } from '../support/database';
 

@@ -10,7 +10,8 @@ import type { FunctionServer } from '../../local/function-servers';
 import { startTokenIssuer } from '../../local/token-issuer';
 import type { TokenIssuer } from '../../local/token-issuer';
 import { Runtime } from '../../functions/core/runtime';
-import { memoryWriter } from '../../functions/core/logger';
+import { localWiring } from '../../local/wiring';
+import { memoryWriter } from '../support/memory-writer';
 import { createTestDatabase } from '../support/database';
 import type { TestDatabase } from '../support/database';
 import { testJob } from '../support/test-jobs';
@@ -46,6 +47,7 @@ describe('local Cloud Run edge', () => {
             OIDC_INVOKER_EMAILS: `${INVOKER},${OUTSIDER}`,
             SIGNALS_SINK: 'none',
           },
+          localWiring,
           { writeLine: logs.write },
         ),
       { issuer: issuer.issuer, jwksUrl: issuer.jwksUrl, invokers: () => invokers },

@@ -8,10 +8,10 @@
 import { connect as connectTls } from 'node:tls';
 import { startTokenIssuer } from '../../local/token-issuer';
 import type { TokenIssuer } from '../../local/token-issuer';
-import { startFakeCloudSqlInstance } from '../../local/fake-google/cloud-sql-instance';
-import type { FakeCloudSqlInstance } from '../../local/fake-google/cloud-sql-instance';
-import { startFakeSqlAdmin } from '../../local/fake-google/sql-admin-service';
-import type { FakeSqlAdmin } from '../../local/fake-google/sql-admin-service';
+import { startFakeCloudSqlInstance } from '../support/fake-google/cloud-sql-instance';
+import type { FakeCloudSqlInstance } from '../support/fake-google/cloud-sql-instance';
+import { startFakeSqlAdmin } from '../support/fake-google/sql-admin-service';
+import type { FakeSqlAdmin } from '../support/fake-google/sql-admin-service';
 import type { Env } from '../../functions/core/config';
 import { createTestDatabase } from '../support/database';
 import type { TestDatabase } from '../support/database';

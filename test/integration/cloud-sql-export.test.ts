@@ -5,8 +5,8 @@
  */
 import { CloudSqlExport, parseCloudSqlInstance } from '../../functions/adapters/cloud-sql-export';
 import type { CloudSqlExportOptions } from '../../functions/adapters/cloud-sql-export';
-import { startFakeSqlAdmin } from '../../local/fake-google/sql-admin-service';
-import type { FakeSqlAdmin } from '../../local/fake-google/sql-admin-service';
+import { startFakeSqlAdmin } from '../support/fake-google/sql-admin-service';
+import type { FakeSqlAdmin } from '../support/fake-google/sql-admin-service';
 
 const INSTANCE_URL =
   'https://sqladmin.googleapis.com/sql/v1beta4/projects/enx-test-project/instances/en-verification';

@@ -4,8 +4,8 @@
  * unreachable upstream, and a revision refused by the key server.
  */
 import { randomBytes } from 'node:crypto';
-import { onlyAdapters } from '../../functions/adapters';
-import type { SecretStore } from '../../functions/adapters/secret-store';
+import { onlyAdapters } from '../support/only-adapters';
+import type { SecretStore } from '../../functions/ports/secret-store';
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { systemClock } from '../../functions/core/clock';

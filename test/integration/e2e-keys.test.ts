@@ -7,7 +7,8 @@
  * e2e-runner's leftovers removed, and the bootstrap idempotent.
  */
 import { randomBytes } from 'node:crypto';
-import { ManualClock, systemClock } from '../../functions/core/clock';
+import { systemClock } from '../../functions/core/clock';
+import { ManualClock } from '../support/manual-clock';
 import { MINUTE_MS } from '../../functions/core/duration';
 import { StepsFailedError } from '../../functions/core/errors';
 import {

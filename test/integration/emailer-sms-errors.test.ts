@@ -5,14 +5,16 @@
  * recipient fails its realm, the others still go out), the delivery ledger's exactly-once per tick
  * across retries, crashes and duplicate deliveries, and realms with nobody to mail.
  */
-import { onlyAdapters } from '../../functions/adapters';
+import { onlyAdapters } from '../support/only-adapters';
+import { emailerSmsErrors } from '../../functions/catalog';
 import { createSmtpMailer } from '../../functions/adapters/smtp-mailer';
 import { smtpConfig } from '../../functions/adapters/smtp-settings';
-import { ManualClock } from '../../functions/core/clock';
+import { ManualClock } from '../support/manual-clock';
 import type { Env } from '../../functions/core/config';
 import { StepsFailedError } from '../../functions/core/errors';
 import type { JobContext } from '../../functions/core/job-spec';
-import { createLogger, memoryWriter } from '../../functions/core/logger';
+import { createLogger, SecretRegistry } from '../../functions/core/logger';
+import { memoryWriter } from '../support/memory-writer';
 import { smsErrorsConfig } from '../../functions/jobs/emailer-sms-errors/config';
 import { runSmsErrors, SMS_ERRORS_SUBJECT } from '../../functions/jobs/emailer-sms-errors/run';
 import { startSmtpCatcher } from '../../local/smtp-catcher';
@@ -80,7 +82,9 @@ function run(
     db: db.pool,
     clock,
     logger: createLogger({ write: logs.write, minSeverity: 'DEBUG' }),
-    signal: options.signal ?? new AbortController().signal,
+    spec: emailerSmsErrors,
+    abortSignal: options.signal ?? new AbortController().signal,
+    secrets: new SecretRegistry(),
     tick: { id: tick, scheduledAt: new Date(tick), manual: false },
     attempt: options.attempt ?? 1,
     adapters: onlyAdapters({ mailer: createSmtpMailer(smtpConfig.parse(env)) }),

@@ -4,7 +4,7 @@
  * and implicit TLS with a self-signed certificate, a relay that only speaks TLS 1.1 being refused,
  * and an aborted send.
  */
-import type { OutgoingMail } from '../../functions/adapters/mailer';
+import type { OutgoingMail } from '../../functions/ports/mailer';
 import { createSmtpMailer } from '../../functions/adapters/smtp-mailer';
 import { smtpConfig } from '../../functions/adapters/smtp-settings';
 import type { Env } from '../../functions/core/config';

@@ -5,9 +5,9 @@
 import { METRICS } from '../../functions/alerts/metrics';
 import { jobTiming } from '../../functions/alerts/windows';
 import { catalog, cleanupWorker } from '../../functions/catalog';
-import { ManualClock } from '../../functions/core/clock';
-import { startFakeMetricService } from '../../local/fake-google/metric-service';
-import type { FakeMetricService } from '../../local/fake-google/metric-service';
+import { ManualClock } from '../support/manual-clock';
+import { startFakeMetricService } from '../support/fake-google/metric-service';
+import type { FakeMetricService } from '../support/fake-google/metric-service';
 import { createHarness } from '../support/harness';
 import type { Harness } from '../support/harness';
 
@@ -39,7 +39,7 @@ describe('fleet-watchdog with local gauges', () => {
   });
   afterAll(async () => harness.close());
 
-  const ratio = (jobId: string) => harness.runtime.localGauges.get(METRICS.forwardProgress.type, jobId);
+  const ratio = (jobId: string) => harness.gauges.get(METRICS.forwardProgress.type, jobId);
 
   it('measures each job against its window and names the late ones', async () => {
     await recordSuccess(harness, 'cleanup-worker', new Date(T0.getTime() - MIN));
@@ -78,7 +78,7 @@ describe('fleet-watchdog with local gauges', () => {
     clock.advance(MIN);
     const res = await harness.invoke('fleet-watchdog', { scheduleTime: clock.now().toISOString() });
     expect(res.body.result.overdueAttempts).toBe(1);
-    expect(harness.runtime.localGauges.get(METRICS.overdueAttempts.type, 'cleanup-worker')).toBe(1);
+    expect(harness.gauges.get(METRICS.overdueAttempts.type, 'cleanup-worker')).toBe(1);
   });
 
   it('judges a job that never succeeded from when it was first expected', async () => {
@@ -100,7 +100,7 @@ describe('fleet-watchdog and omitted jobs', () => {
       const late = await harness.invoke('fleet-watchdog', { scheduleTime: at(24 * 60 * MIN) });
       expect(late.body.result.late).toContain('e2e-default');
       expect(late.body.result.late).not.toContain('e2e-redirect');
-      expect(harness.runtime.localGauges.get(METRICS.forwardProgress.type, 'e2e-redirect')).toBeUndefined();
+      expect(harness.gauges.get(METRICS.forwardProgress.type, 'e2e-redirect')).toBeUndefined();
     } finally {
       await harness.close();
     }

@@ -9,9 +9,9 @@ import { KeyManagementServiceClient } from '@google-cloud/kms';
 import { crc32c } from '../../functions/adapters/crc32c';
 import { GoogleApiError } from '../../functions/adapters/google-errors';
 import { GoogleKmsKeyManager } from '../../functions/adapters/google-kms-key-manager';
-import { KeyNotFoundError } from '../../functions/adapters/key-manager';
-import { startFakeKms } from '../../local/fake-google/kms-service';
-import type { FakeKms } from '../../local/fake-google/kms-service';
+import { KeyNotFoundError } from '../../functions/ports/key-manager';
+import { startFakeKms } from '../support/fake-google/kms-service';
+import type { FakeKms } from '../support/fake-google/kms-service';
 
 const RING = 'projects/enx-test-project/locations/global/keyRings/realm-keys';
 let fake: FakeKms;

@@ -7,8 +7,8 @@ import * as grpc from '@grpc/grpc-js';
 import { SecretManagerServiceClient } from '@google-cloud/secret-manager';
 import { crc32c } from '../../functions/adapters/crc32c';
 import { GoogleSecretStore } from '../../functions/adapters/google-secret-store';
-import { startFakeSecretManager } from '../../local/fake-google/secret-manager-service';
-import type { FakeSecretManager } from '../../local/fake-google/secret-manager-service';
+import { startFakeSecretManager } from '../support/fake-google/secret-manager-service';
+import type { FakeSecretManager } from '../support/fake-google/secret-manager-service';
 import { CONTRACT_PARENT, secretStoreContract } from '../support/secret-store-contract';
 
 let fake: FakeSecretManager;

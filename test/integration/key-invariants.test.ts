@@ -20,7 +20,7 @@
  */
 import { LocalKeyManager } from '../../functions/adapters/local-key-manager';
 import { LocalSecretStore } from '../../functions/adapters/local-secret-store';
-import { ManualClock } from '../../functions/core/clock';
+import { ManualClock } from '../support/manual-clock';
 import { runRealmKeyRotation } from '../../functions/jobs/realm-key-rotation-worker/run';
 import { runRotation } from '../../functions/jobs/rotation-worker/run';
 import {

@@ -6,13 +6,16 @@
  */
 import { KeyManagementServiceClient } from '@google-cloud/kms';
 import { CloudSqlExport } from '../../functions/adapters/cloud-sql-export';
+import { loadedAdapter } from '../../functions/adapters/deferred';
 import { GoogleKmsKeyManager } from '../../functions/adapters/google-kms-key-manager';
 import { GoogleSecretStore } from '../../functions/adapters/google-secret-store';
 import { LocalDatabaseExport } from '../../functions/adapters/local-database-export';
 import { LocalSecretStore } from '../../functions/adapters/local-secret-store';
 import { Runtime } from '../../functions/core/runtime';
-import { startFakeKms } from '../../local/fake-google/kms-service';
-import type { FakeKms } from '../../local/fake-google/kms-service';
+import { localWiring } from '../../local/wiring';
+import { LOCAL_ADAPTERS } from '../../local/local-env';
+import { startFakeKms } from '../support/fake-google/kms-service';
+import type { FakeKms } from '../support/fake-google/kms-service';
 import { TEST_TOKEN_SIGNING_KEY, createHarness } from '../support/harness';
 import { CLEANUP_STEPS } from '../support/seed-cleanup';
 import type { Harness } from '../support/harness';
@@ -66,8 +69,8 @@ describe('Cloud KMS through KMS_API_ENDPOINT', () => {
     await fake.close();
   });
 
-  it('builds the Cloud KMS key manager', () => {
-    expect(harness.runtime.adapters().keyManager).toBeInstanceOf(GoogleKmsKeyManager);
+  it('builds the Cloud KMS key manager, loaded on first use', async () => {
+    expect(await loadedAdapter(harness.runtime.adapters().keyManager)).toBeInstanceOf(GoogleKmsKeyManager);
   });
 
   it('cleanup destroys an expired token key version in Cloud KMS', async () => {
@@ -99,7 +102,9 @@ describe('secret store and database export choices', () => {
     GOOGLE_CLOUD_PROJECT: 'p',
   };
   const build = (env: Record<string, string>) =>
-    new Runtime({ ...base, ...env }, { writeLine: () => undefined }).adapters();
+    new Runtime({ ...base, ...LOCAL_ADAPTERS, ...env }, localWiring, {
+      writeLine: () => undefined,
+    }).adapters();
 
   it('local mode gets the local secret store and the pg_dump export', () => {
     const adapters = build({});
@@ -107,7 +112,7 @@ describe('secret store and database export choices', () => {
     expect(adapters.databaseExport).toBeInstanceOf(LocalDatabaseExport);
   });
 
-  it('the Google choices build the Google adapters', () => {
+  it('the Google choices build the Google adapters', async () => {
     const adapters = build({
       SECRET_MANAGER: 'google-secret-manager',
       SECRET_MANAGER_API_ENDPOINT: '127.0.0.1:9',
@@ -117,8 +122,8 @@ describe('secret store and database export choices', () => {
       BACKUP_DATABASE_INSTANCE_URL: 'https://sqladmin.googleapis.com/sql/v1beta4/projects/p/instances/i',
       BACKUP_DATABASE_NAME: 'en-verification',
     });
-    expect(adapters.secretStore).toBeInstanceOf(GoogleSecretStore);
-    expect(adapters.databaseExport).toBeInstanceOf(CloudSqlExport);
+    expect(await loadedAdapter(adapters.secretStore)).toBeInstanceOf(GoogleSecretStore);
+    expect(await loadedAdapter(adapters.databaseExport)).toBeInstanceOf(CloudSqlExport);
   });
 
   it('refuses the local secret store and the local export on Cloud Run, only when they are used', async () => {

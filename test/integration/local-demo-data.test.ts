@@ -3,7 +3,7 @@
  * so that cleanup-worker has work on its first run and on every five-minute run after it.
  */
 import { cleanupWorker } from '../../functions/catalog';
-import { ManualClock } from '../../functions/core/clock';
+import { ManualClock } from '../support/manual-clock';
 import { MINUTE_MS } from '../../functions/core/duration';
 import { agesAround, batchName, seedDemoData } from '../../local/demo-data';
 import { createHarness, TEST_TOKEN_SIGNING_KEY } from '../support/harness';

@@ -4,7 +4,7 @@
  * clock's time recorded).
  */
 import { LocalSecretStore } from '../../functions/adapters/local-secret-store';
-import { ManualClock } from '../../functions/core/clock';
+import { ManualClock } from '../support/manual-clock';
 import { createTestDatabase } from '../support/database';
 import type { TestDatabase } from '../support/database';
 import { CONTRACT_PARENT, secretStoreContract } from '../support/secret-store-contract';

@@ -8,16 +8,19 @@
  * own adapter.
  */
 import { createHmac } from 'node:crypto';
-import { onlyAdapters } from '../../functions/adapters';
-import type { RateLimiter } from '../../functions/adapters';
-import { noopRateLimiter, rateLimiterConfig } from '../../functions/adapters/rate-limiter';
+import { modelerWorker } from '../../functions/catalog';
+import { onlyAdapters } from '../support/only-adapters';
+import type { RateLimiter } from '../../functions/ports';
+import { rateLimiterConfig } from '../../functions/adapters/rate-limiter';
+import { noopRateLimiter } from '../../functions/ports/rate-limiter';
 import { RedisRateLimiter } from '../../functions/adapters/redis-rate-limiter';
-import { ManualClock } from '../../functions/core/clock';
+import { ManualClock } from '../support/manual-clock';
 import type { Env } from '../../functions/core/config';
 import { DAY_MS } from '../../functions/core/duration';
 import { StepsFailedError } from '../../functions/core/errors';
 import type { JobContext, JobResult } from '../../functions/core/job-spec';
-import { createLogger, memoryWriter } from '../../functions/core/logger';
+import { createLogger, SecretRegistry } from '../../functions/core/logger';
+import { memoryWriter } from '../support/memory-writer';
 import { modelerConfig } from '../../functions/jobs/modeler-worker/config';
 import { runModeler } from '../../functions/jobs/modeler-worker/run';
 import { freePort } from '../../local/embedded-postgres';
@@ -124,7 +127,9 @@ function run(options: { env?: Env; rateLimiter?: RateLimiter; clock?: ManualCloc
     db: db.pool,
     clock,
     logger: createLogger({ write: logs.write, minSeverity: 'DEBUG' }),
-    signal: new AbortController().signal,
+    spec: modelerWorker,
+    abortSignal: new AbortController().signal,
+    secrets: new SecretRegistry(),
     tick: { id: now.toISOString(), scheduledAt: now, manual: false },
     attempt: 1,
     adapters: onlyAdapters({ rateLimiter: options.rateLimiter ?? limiter }),

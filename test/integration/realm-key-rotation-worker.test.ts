@@ -5,8 +5,8 @@
  * while the other realms are rotated.
  */
 import { LocalKeyManager } from '../../functions/adapters/local-key-manager';
-import type { KeyManager } from '../../functions/adapters/key-manager';
-import { ManualClock } from '../../functions/core/clock';
+import type { KeyManager } from '../../functions/ports/key-manager';
+import { ManualClock } from '../support/manual-clock';
 import { StepsFailedError } from '../../functions/core/errors';
 import { realmKeyRotationConfig } from '../../functions/jobs/realm-key-rotation-worker/config';
 import { runRealmKeyRotation } from '../../functions/jobs/realm-key-rotation-worker/run';

@@ -5,11 +5,8 @@
  * Redis is unreachable or refuses the password. No mock of Redis anywhere.
  */
 import { createHmac } from 'node:crypto';
-import {
-  rateLimiterConfig,
-  RateLimiterUnavailableError,
-  realmQuotaKey,
-} from '../../functions/adapters/rate-limiter';
+import { rateLimiterConfig, realmQuotaKey } from '../../functions/adapters/rate-limiter';
+import { RateLimiterUnavailableError } from '../../functions/ports/rate-limiter';
 import { BUCKET_TTL_SECONDS, RedisRateLimiter } from '../../functions/adapters/redis-rate-limiter';
 import { DAY_MS } from '../../functions/core/duration';
 import { freePort } from '../../local/embedded-postgres';

@@ -5,8 +5,8 @@
  */
 import { LocalKeyManager } from '../../functions/adapters/local-key-manager';
 import { LocalSecretStore } from '../../functions/adapters/local-secret-store';
-import type { KeyManager } from '../../functions/adapters/key-manager';
-import { ManualClock } from '../../functions/core/clock';
+import type { KeyManager } from '../../functions/ports/key-manager';
+import { ManualClock } from '../support/manual-clock';
 import { StepsFailedError } from '../../functions/core/errors';
 import { rotationConfig } from '../../functions/jobs/rotation-worker/config';
 import { runRotation } from '../../functions/jobs/rotation-worker/run';

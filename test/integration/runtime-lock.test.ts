@@ -38,7 +38,7 @@ function blockingJob(id: string, options: { timeoutMs?: number; awaitAbort?: boo
       blocker.started.resolve();
       if (options.awaitAbort) {
         await new Promise((_, reject) =>
-          context.signal.addEventListener('abort', () => reject(context.signal.reason)),
+          context.abortSignal.addEventListener('abort', () => reject(context.abortSignal.reason)),
         );
       }
       await blocker.gate.promise;

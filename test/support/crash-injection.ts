@@ -14,8 +14,8 @@
  * Also here: snapshots of the key and secret state, and the invariants checked after every run.
  */
 import type { Pool, PoolClient } from 'pg';
-import type { KeyManager } from '../../functions/adapters/key-manager';
-import type { SecretStore } from '../../functions/adapters/secret-store';
+import type { KeyManager } from '../../functions/ports/key-manager';
+import type { SecretStore } from '../../functions/ports/secret-store';
 import type { Db } from '../../functions/core/db';
 
 export class InjectedCrash extends Error {

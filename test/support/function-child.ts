@@ -6,7 +6,7 @@ import { Runtime } from '../../functions/core/runtime';
 import type { Env } from '../../functions/core/config';
 import { defineJob } from '../../functions/core/job-spec';
 import { serveFunction } from '../../local/function-servers';
-import { openCloudSqlTunnel } from '../../functions/adapters/cloud-sql-tunnel';
+import { productionWiring } from '../../functions/wiring';
 import { testJobSpec } from './test-jobs';
 
 interface ChildSpec {
@@ -24,7 +24,7 @@ async function main(): Promise<void> {
   // Wired as the deployed entry (functions/index.ts) wires it.
   const fn = await serveFunction(
     definition,
-    (url) => new Runtime({ ...spec.env, OIDC_AUDIENCE: url }, { openCloudSqlTunnel }),
+    (url) => new Runtime({ ...spec.env, OIDC_AUDIENCE: url }, productionWiring),
     {
       ...spec.edge,
       invokers: () => spec.edge.invokers,

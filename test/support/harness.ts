@@ -3,21 +3,24 @@
  * Runtime wired to both, log lines captured in memory, signals tallied in memory, and the job
  * handlers registered with the real Functions Framework and served in process (getTestServer).
  */
-import * as functions from '@google-cloud/functions-framework';
-import { getTestServer } from '@google-cloud/functions-framework/testing';
+import type { Server } from 'node:http';
 import request from 'supertest';
-import type { Adapters } from '../../functions/adapters';
+import type { Adapters } from '../../functions/ports';
+import { LocalGauges } from '../../functions/ports/gauges';
 import type { Clock } from '../../functions/core/clock';
 import type { Env } from '../../functions/core/config';
 import type { Db } from '../../functions/core/db';
-import { createJobHandler } from '../../functions/core/handler';
 import type { AnyJobDefinition } from '../../functions/core/job-spec';
-import { memoryWriter } from '../../functions/core/logger';
+import { memoryWriter } from './memory-writer';
 import { Runtime } from '../../functions/core/runtime';
 import type { RuntimeOverrides } from '../../functions/core/runtime';
-import { LocalSignalSink, fanOut } from '../../functions/core/signals';
+import { LocalSignalSink } from '../../functions/core/signals';
+import { fanOut } from './fan-out';
 import type { SignalSink } from '../../functions/core/signals';
 import { jobDefinitions } from '../../functions/jobs';
+import { serveJob } from '../../functions/serve-job';
+import { LOCAL_ADAPTERS } from '../../local/local-env';
+import { localWiring } from '../../local/wiring';
 import { startTokenIssuer } from '../../local/token-issuer';
 import type { TokenIssuer } from '../../local/token-issuer';
 import { createTestDatabase } from './database';
@@ -54,21 +57,24 @@ export interface Harness {
   readonly issuer: TokenIssuer;
   readonly runtime: Runtime;
   readonly sink: LocalSignalSink;
+  /** The watchdog's gauges, unless the test's adapters replace them. */
+  readonly gauges: LocalGauges;
   readonly logs: ReturnType<typeof memoryWriter>;
   token(overrides?: Partial<Parameters<TokenIssuer['mint']>[0]>): Promise<string>;
   invoke(jobId: string, options?: InvokeOptions): Promise<request.Response>;
   close(): Promise<void>;
 }
 
-let registrations = 0;
-
 export async function createHarness(options: HarnessOptions = {}): Promise<Harness> {
   const db = options.database ?? (await createTestDatabase());
   const issuer = await startTokenIssuer();
   const logs = memoryWriter();
   const sink = new LocalSignalSink();
+  const gauges = new LocalGauges();
+  const localGauges = (options.env?.SIGNALS_SINK ?? LOCAL_ADAPTERS.SIGNALS_SINK) !== 'cloud-monitoring';
   const runtime = new Runtime(
     {
+      ...LOCAL_ADAPTERS,
       DATABASE_URL: db.url,
       OIDC_ISSUER: issuer.issuer,
       OIDC_JWKS_URL: issuer.jwksUrl,
@@ -83,21 +89,20 @@ export async function createHarness(options: HarnessOptions = {}): Promise<Harne
       LOG_LEVEL: 'debug',
       ...options.env,
     },
+    localWiring,
     {
       db: db.pool,
       writeLine: logs.write,
       sink: options.sink ? fanOut(sink, options.sink) : sink,
       clock: options.clock,
-      adapters: options.adapters,
+      // Gauges sent to a loopback Cloud Monitoring are the wiring's; otherwise the harness keeps them.
+      adapters: (db) => ({ ...(localGauges ? { gauges } : {}), ...options.adapters?.(db) }),
       ...options.overrides,
     },
   );
-  const names = new Map<string, string>();
-  registrations += 1;
+  const servers = new Map<string, Server>();
   for (const definition of options.definitions ?? jobDefinitions) {
-    const name = `${definition.spec.id}_${registrations}`;
-    functions.http(name, createJobHandler(definition, runtime));
-    names.set(definition.spec.id, name);
+    servers.set(definition.spec.id, serveJob(definition, runtime).server);
   }
   const token = (overrides: Partial<Parameters<TokenIssuer['mint']>[0]> = {}) =>
     issuer.mint({ audience: AUDIENCE, email: INVOKER, now: options.clock?.now(), ...overrides });
@@ -107,12 +112,13 @@ export async function createHarness(options: HarnessOptions = {}): Promise<Harne
     issuer,
     runtime,
     sink,
+    gauges,
     logs,
     token,
     async invoke(jobId, invoke = {}) {
-      const name = names.get(jobId);
-      if (!name) throw new Error(`job ${jobId} is not registered in this harness`);
-      let call = request(getTestServer(name)).get('/');
+      const server = servers.get(jobId);
+      if (!server) throw new Error(`job ${jobId} is not registered in this harness`);
+      let call = request(server).get('/');
       const bearer = invoke.token === undefined ? await token() : invoke.token;
       if (bearer !== null) call = call.set('Authorization', `Bearer ${bearer}`);
       if (invoke.scheduleTime) call = call.set('X-CloudScheduler-ScheduleTime', invoke.scheduleTime);

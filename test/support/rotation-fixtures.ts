@@ -4,16 +4,18 @@
  * helpers that place keys and secrets at chosen ages.
  */
 import type { Pool } from 'pg';
-import { onlyAdapters } from '../../functions/adapters';
-import type { KeyManager, SecretStore } from '../../functions/adapters';
-import { LocalGauges } from '../../functions/adapters/gauges';
+import { rotationWorker } from '../../functions/catalog';
+import { onlyAdapters } from './only-adapters';
+import type { KeyManager, SecretStore } from '../../functions/ports';
+import { LocalGauges } from '../../functions/ports/gauges';
 import { LocalKeyManager } from '../../functions/adapters/local-key-manager';
 import { LocalSecretStore } from '../../functions/adapters/local-secret-store';
 import type { Clock } from '../../functions/core/clock';
 import type { Env } from '../../functions/core/config';
 import type { Db } from '../../functions/core/db';
 import type { JobContext } from '../../functions/core/job-spec';
-import { createLogger, memoryWriter } from '../../functions/core/logger';
+import { createLogger, SecretRegistry } from '../../functions/core/logger';
+import { memoryWriter } from './memory-writer';
 import { realmKeyRotationConfig } from '../../functions/jobs/realm-key-rotation-worker/config';
 import type { RealmKeyRotationConfig } from '../../functions/jobs/realm-key-rotation-worker/config';
 import { rotationConfig } from '../../functions/jobs/rotation-worker/config';
@@ -71,7 +73,9 @@ export function rotationContext(
       db,
       clock,
       logger: createLogger({ write: logs.write, minSeverity: 'DEBUG' }),
-      signal,
+      spec: rotationWorker,
+      abortSignal: signal,
+      secrets: new SecretRegistry(),
       tick: { id: now.toISOString(), scheduledAt: now, manual: false },
       attempt: 1,
       adapters: onlyAdapters({ ...adapters, gauges: new LocalGauges() }),

@@ -2,8 +2,8 @@
  * What every SecretStore must do, run against each implementation (the local one on the test
  * database, the Google one against the loopback Secret Manager), so the two cannot drift apart.
  */
-import { SecretNotFoundError } from '../../functions/adapters/secret-store';
-import type { SecretStore } from '../../functions/adapters/secret-store';
+import { SecretNotFoundError } from '../../functions/ports/secret-store';
+import type { SecretStore } from '../../functions/ports/secret-store';
 
 export const CONTRACT_PARENT = 'projects/enx-test-project/secrets';
 

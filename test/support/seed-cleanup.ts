@@ -3,15 +3,17 @@
  * clock, explicit INSERTs, and reading back what survived. Kept deliberately thin: each test spells
  * out its own rows and timestamps so the thresholds under test are visible where they are asserted.
  */
-import { onlyAdapters } from '../../functions/adapters';
-import type { KeyManager, SecretStore } from '../../functions/adapters';
-import { LocalGauges } from '../../functions/adapters/gauges';
+import { onlyAdapters } from './only-adapters';
+import { cleanupWorker } from '../../functions/catalog';
+import type { KeyManager, SecretStore } from '../../functions/ports';
+import { LocalGauges } from '../../functions/ports/gauges';
 import { LocalKeyManager } from '../../functions/adapters/local-key-manager';
 import type { Clock } from '../../functions/core/clock';
 import type { Env } from '../../functions/core/config';
 import type { Db } from '../../functions/core/db';
 import type { JobContext } from '../../functions/core/job-spec';
-import { createLogger, memoryWriter } from '../../functions/core/logger';
+import { createLogger, SecretRegistry } from '../../functions/core/logger';
+import { memoryWriter } from './memory-writer';
 import { cleanupConfig } from '../../functions/jobs/cleanup-worker/config';
 import type { CleanupConfig } from '../../functions/jobs/cleanup-worker/config';
 import { TEST_TOKEN_SIGNING_KEY } from './harness';
@@ -116,7 +118,9 @@ export function cleanupContext(
     db,
     clock,
     logger: createLogger({ write: logs.write, minSeverity: 'DEBUG' }),
-    signal: options.signal ?? new AbortController().signal,
+    spec: cleanupWorker,
+    abortSignal: options.signal ?? new AbortController().signal,
+    secrets: new SecretRegistry(),
     tick: { id: now.toISOString(), scheduledAt: now, manual: false },
     attempt: 1,
     adapters: onlyAdapters({

@@ -9,7 +9,7 @@ import { LocalSecretStore } from '../../functions/adapters/local-secret-store';
 import type { Clock } from '../../functions/core/clock';
 import type { Env } from '../../functions/core/config';
 import type { JobContext } from '../../functions/core/job-spec';
-import type { memoryWriter } from '../../functions/core/logger';
+import type { memoryWriter } from './memory-writer';
 import { startUpstreams } from '../../local/upstreams/start';
 import type { Upstreams } from '../../local/upstreams/start';
 import { createTestDatabase } from './database';

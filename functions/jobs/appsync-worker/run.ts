@@ -64,7 +64,7 @@ export async function runAppsync(context: JobContext, config: AppsyncConfig): Pr
   const { apps, rejected } = await fetchFeed(config.feedUrl, {
     timeoutMs: config.timeoutMs,
     sizeLimitBytes: config.sizeLimitBytes,
-    signal: context.signal,
+    signal: context.abortSignal,
   });
   const groups = groupByRegion(apps);
   const regions = new Set([...groups.keys(), ...rejected.flatMap((entry) => entry.region ?? [])]);
@@ -119,5 +119,5 @@ export async function runAppsync(context: JobContext, config: AppsyncConfig): Pr
       skippedRegions,
     };
   };
-  return summarise(await runSteps(steps, { logger: context.logger, signal: context.signal, summarise }));
+  return summarise(await runSteps(steps, { logger: context.logger, signal: context.abortSignal, summarise }));
 }

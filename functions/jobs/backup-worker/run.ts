@@ -27,7 +27,7 @@ export function backupObjectName(databaseName: string, tick: Tick, attempt: numb
 
 export async function runBackup(context: JobContext, config: BackupConfig): Promise<JobResult> {
   const objectName = backupObjectName(config.backupDatabaseName, context.tick, context.attempt);
-  const signal = AbortSignal.any([context.signal, AbortSignal.timeout(config.timeoutMs)]);
+  const signal = AbortSignal.any([context.abortSignal, AbortSignal.timeout(config.timeoutMs)]);
   const startedAt = context.clock.now();
   context.logger.info(`exporting database ${config.backupDatabaseName} to ${objectName}`, {
     event: 'backup_started',
@@ -37,7 +37,7 @@ export async function runBackup(context: JobContext, config: BackupConfig): Prom
   try {
     result = await context.adapters.databaseExport.exportDatabase({ objectName, signal });
   } catch (error) {
-    if (context.signal.aborted) throw error;
+    if (context.abortSignal.aborted) throw error;
     const timedOut = signal.aborted ? ` (BACKUP_TIMEOUT ${config.timeoutMs} ms passed)` : '';
     throw new Error(
       `export of database ${config.backupDatabaseName} to ${objectName} did not finish${timedOut}: ${describeError(error)}`,

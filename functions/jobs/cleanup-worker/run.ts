@@ -36,7 +36,7 @@ export async function runCleanup(context: JobContext, config: CleanupConfig): Pr
   });
   const report = await runStepsInSlices(steps, {
     logger: context.logger,
-    signal: context.signal,
+    signal: context.abortSignal,
     budgetMs: config.timeBudgetMs,
     combine: (earlier, later) => ({ count: earlier.count + later.count }),
     summarise,

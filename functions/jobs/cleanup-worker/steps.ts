@@ -41,7 +41,7 @@ export function cleanupSteps(
   config: CleanupConfig,
   recorder: CleanupRecorder = { keyVersionDestroyed: () => undefined },
 ): SlicedStep<StepOutcome>[] {
-  const { db, signal, logger } = context;
+  const { db, abortSignal: signal, logger } = context;
   const now = context.clock.now();
   const before = (ageMs: number) => new Date(now.getTime() - ageMs);
   const utcMidnight = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate()));

@@ -8,8 +8,8 @@
 import { describeError } from '../../core/errors';
 import type { Db } from '../../core/db';
 import type { Logger } from '../../core/logger';
-import type { KeyManager } from '../../adapters/key-manager';
-import { KeyNotFoundError } from '../../adapters/key-manager';
+import type { KeyManager } from '../../ports/key-manager';
+import { KeyNotFoundError } from '../../ports/key-manager';
 
 export interface TokenKeyPurge {
   readonly destroyed: string[];

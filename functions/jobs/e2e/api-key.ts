@@ -12,7 +12,7 @@
  * (functions/db/enx-secrets.ts), which is the one ENX writes with.
  */
 import { randomBytes } from 'node:crypto';
-import type { SecretStore } from '../../adapters/secret-store';
+import type { SecretStore } from '../../ports/secret-store';
 import type { Db } from '../../core/db';
 import { consumableSecrets, ENX_SECRET_TYPE, enxHmac } from '../../db/enx-secrets';
 

@@ -8,7 +8,7 @@
 import { performance } from 'node:perf_hooks';
 import { describeError, StepsFailedError } from '../../core/errors';
 import type { JobContext, JobResult } from '../../core/job-spec';
-import { processSecrets } from '../../core/logger';
+
 import { readApiKeySecrets } from './api-key';
 import { createRunKeys, deleteRunKeys, ensureE2eApps, ensureE2eRealm, sweepLeftovers } from './bootstrap';
 import type { RunKeys } from './bootstrap';
@@ -43,7 +43,7 @@ async function runCodeProbe(context: JobContext, config: E2eFlowConfig, flow: Co
   const { db, clock, logger } = context;
   const probe = new Probe({
     timeoutMs: config.requestTimeoutMs,
-    signal: context.signal,
+    signal: context.abortSignal,
     userAgent: USER_AGENT.flow,
   });
   let keys: RunKeys | undefined;
@@ -55,8 +55,8 @@ async function runCodeProbe(context: JobContext, config: E2eFlowConfig, flow: Co
         const leftovers = await sweepLeftovers(db, realm.id, now);
         const secrets = await readApiKeySecrets(db, context.adapters.secretStore);
         keys = await createRunKeys(db, realm.id, secrets, now);
-        processSecrets.add(keys.admin);
-        processSecrets.add(keys.device);
+        context.secrets.add(keys.admin);
+        context.secrets.add(keys.device);
         return { realmId: realm.id, swept: leftovers };
       });
       if (swept.staleKeys + swept.legacyApps > 0) {
@@ -99,7 +99,7 @@ export function runE2eRevise(context: JobContext, config: E2eFlowConfig): Promis
 export async function runE2eRedirect(context: JobContext, config: E2eRedirectConfig): Promise<JobResult> {
   const probe = new Probe({
     timeoutMs: config.requestTimeoutMs,
-    signal: context.signal,
+    signal: context.abortSignal,
     userAgent: USER_AGENT.redirect,
   });
   return asRun(probe, 'redirect', async () => {

@@ -9,7 +9,6 @@ import { runEmailer } from '../emailer/run';
 import { escapeHtml, layout, link, percent } from '../emailer/render';
 import type { AnomaliesConfig } from './config';
 
-export const ANOMALIES_JOB_ID = 'emailer-anomalies';
 export const ANOMALIES_SUBJECT = 'Exposure Notifications code claim rate anomaly detected';
 
 export interface ClaimRatios {
@@ -76,5 +75,5 @@ export async function runAnomalies(context: JobContext, config: AnomaliesConfig)
       render: () => renderAnomalyMail(row.name, ratios, config),
     };
   });
-  return runEmailer(context, config, ANOMALIES_JOB_ID, candidates);
+  return runEmailer(context, config, context.spec.id, candidates);
 }

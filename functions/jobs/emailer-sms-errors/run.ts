@@ -10,7 +10,6 @@ import { runEmailer } from '../emailer/run';
 import { escapeHtml, layout, link } from '../emailer/render';
 import type { SmsErrorsConfig } from './config';
 
-export const SMS_ERRORS_JOB_ID = 'emailer-sms-errors';
 export const SMS_ERRORS_SUBJECT = 'Exposure Notifications SMS error rate exceeded';
 
 export function utcDate(at: Date): string {
@@ -77,5 +76,5 @@ export async function runSmsErrors(context: JobContext, config: SmsErrorsConfig)
       render: () => renderSmsErrorsMail(row.name, errors, day, config),
     };
   });
-  return runEmailer(context, config, SMS_ERRORS_JOB_ID, candidates);
+  return runEmailer(context, config, context.spec.id, candidates);
 }

@@ -6,7 +6,7 @@
  */
 import { custom, list } from '../../core/config';
 import type { Field } from '../../core/config';
-import { isMailAddress } from '../../adapters/mailer';
+import { isMailAddress } from '../../ports/mailer';
 
 function address(raw: string): string {
   const value = raw.trim();

@@ -13,7 +13,7 @@
  *   sends again (at-least-once for that window, see docs/decisions.md).
  */
 import type { Db } from '../../core/db';
-import type { RejectedRecipient } from '../../adapters/mailer';
+import type { RejectedRecipient } from '../../ports/mailer';
 
 export type DeliveryState = 'sending' | 'sent' | 'incomplete';
 

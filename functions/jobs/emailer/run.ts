@@ -9,8 +9,8 @@
  * tick resends only to the recipients an earlier attempt did not reach. Unlike the original, whose
  * lock answered "too early" to the retry, a retry here can finish the tick.
  */
-import type { Mailer } from '../../adapters/mailer';
-import { isMailAddress } from '../../adapters/mailer';
+import type { Mailer } from '../../ports/mailer';
+import { isMailAddress } from '../../ports/mailer';
 import type { SmtpSettings } from '../../adapters/smtp-settings';
 import { smtpWorstCaseMs } from '../../adapters/smtp-settings';
 import { describeError, StepsFailedError } from '../../core/errors';
@@ -155,7 +155,7 @@ export async function runEmailer(
           messageId: delivery.messageId,
           date: context.clock.now(),
         },
-        context.signal,
+        context.abortSignal,
       );
       outcome = { accepted: answer.accepted, rejected: answer.rejected, error: null };
     } catch (error) {
@@ -289,12 +289,12 @@ export async function runEmailer(
   };
 
   for (const candidate of candidates) {
-    context.signal.throwIfAborted();
+    context.abortSignal.throwIfAborted();
     let outcome: RealmOutcome;
     try {
       outcome = await handle(candidate);
     } catch (error) {
-      if (context.signal.aborted) throw context.signal.reason;
+      if (context.abortSignal.aborted) throw context.abortSignal.reason;
       outcome = { kind: 'failed', problem: describeError(error) };
       logger.error(`${realmLabel(candidate)}: ${outcome.problem}`, {
         event: 'email_failed',

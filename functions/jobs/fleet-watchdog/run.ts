@@ -4,18 +4,19 @@
  * long the fleet has been idle. ForwardProgressFailed and JobProcessingStalled alert on these
  * gauges; the watchdog's own heartbeat is watched by absence (docs/signals.md).
  */
-import { catalog } from '../../catalog';
+import { catalog, fleetWatchdog } from '../../catalog';
 import { evaluate, fleetIdleSeconds, forwardProgressRatio } from '../../alerts/evaluate';
 import { METRICS } from '../../alerts/metrics';
 import { ALERT_RULES } from '../../alerts/rules';
 import { loadSnapshot } from '../../alerts/snapshot';
-import type { GaugePoint } from '../../adapters/gauges';
+import type { GaugePoint } from '../../ports/gauges';
 import type { JobContext, JobResult } from '../../core/job-spec';
 import { ConfigError, describeError } from '../../core/errors';
 import type { WatchdogConfig } from './config';
 import { readCounters } from '../../db/counters';
 
-export const WATCHDOG_JOB_ID = 'fleet-watchdog';
+/** The watchdog's id, for the local alert evaluator; the job itself reads its spec. */
+export const WATCHDOG_JOB_ID = fleetWatchdog.id;
 
 /** The stalled rule's history: the fleet counts as idle only if it did run within this period. */
 const STALL_HISTORY_MS = (() => {
@@ -40,7 +41,7 @@ export async function runWatchdog(context: JobContext, config: WatchdogConfig): 
   const snapshot = await loadSnapshot(context.db, watchedJobs(config), now, {
     // The watchdog's gauges need no attempt history; the rate rules run on Cloud Monitoring's counters.
     lookbackMs: 0,
-    excludedFromActivity: [WATCHDOG_JOB_ID],
+    excludedFromActivity: [context.spec.id],
   });
   const points: GaugePoint[] = [];
   const late: string[] = [];
@@ -52,7 +53,7 @@ export async function runWatchdog(context: JobContext, config: WatchdogConfig): 
   }
   const idle = fleetIdleSeconds(snapshot, STALL_HISTORY_MS);
   if (idle !== undefined)
-    points.push({ metric: METRICS.fleetIdle, jobId: WATCHDOG_JOB_ID, value: Math.round(idle) });
+    points.push({ metric: METRICS.fleetIdle, jobId: context.spec.id, value: Math.round(idle) });
   // A failed write fails the watchdog: its missing heartbeat is then what pages.
   await context.adapters.gauges.write(points);
   // Keeping the counters dense only helps the rate alerts; its failure is a warning.

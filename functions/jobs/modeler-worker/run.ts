@@ -14,8 +14,8 @@ import type { JobContext, JobResult } from '../../core/job-spec';
 import { runSteps } from '../../core/steps';
 import type { Step, StepReport } from '../../core/steps';
 import { describeError } from '../../core/errors';
-import type { QuotaOutcome } from '../../adapters/rate-limiter';
-import { RateLimiterUnavailableError } from '../../adapters/rate-limiter';
+import type { QuotaOutcome } from '../../ports/rate-limiter';
+import { RateLimiterUnavailableError } from '../../ports/rate-limiter';
 import { predictLimit } from './abuse-model';
 import { buildAnomalyModel, isAnomalous } from './anomaly-model';
 import type { ModelerConfig } from './config';
@@ -197,5 +197,5 @@ export async function runModeler(context: JobContext, config: ModelerConfig): Pr
       },
     };
   };
-  return summarise(await runSteps(steps, { logger, signal: context.signal, summarise }));
+  return summarise(await runSteps(steps, { logger, signal: context.abortSignal, summarise }));
 }

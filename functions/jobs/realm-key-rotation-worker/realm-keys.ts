@@ -18,8 +18,8 @@ import type { Clock } from '../../core/clock';
 import type { Db, DbClient } from '../../core/db';
 import { withTransaction } from '../../core/db';
 import type { Logger } from '../../core/logger';
-import type { KeyManager } from '../../adapters/key-manager';
-import { KeyNotFoundError } from '../../adapters/key-manager';
+import type { KeyManager } from '../../ports/key-manager';
+import { KeyNotFoundError } from '../../ports/key-manager';
 import { audit } from '../rotation-worker/audit';
 import type { RealmKeyRotationConfig } from './config';
 

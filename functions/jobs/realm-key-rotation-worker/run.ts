@@ -52,7 +52,7 @@ export async function runRealmKeyRotation(
     db: context.db,
     clock: context.clock,
     logger: context.logger,
-    signal: context.signal,
+    signal: context.abortSignal,
     keyManager: context.adapters.keyManager,
   };
   const steps: Step<StageResult>[] = realms.flatMap((realm) => [
@@ -62,7 +62,7 @@ export async function runRealmKeyRotation(
   ]);
   const report = await runSteps(steps, {
     logger: context.logger,
-    signal: context.signal,
+    signal: context.abortSignal,
     summarise: summarise(realms),
   });
   return summarise(realms)(report);

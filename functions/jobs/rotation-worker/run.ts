@@ -45,7 +45,7 @@ function summarise(report: StepReport<StepResult>): Record<string, unknown> {
 }
 
 export async function runRotation(context: JobContext, config: RotationConfig): Promise<JobResult> {
-  const { db, clock, logger, signal } = context;
+  const { db, clock, logger, abortSignal: signal } = context;
   const ages = secretAges(config);
   const steps: Step<StepResult>[] = [
     {

@@ -16,8 +16,8 @@ import type { Db } from '../../core/db';
 import { withTransaction } from '../../core/db';
 import { formatDurationMs } from '../../core/duration';
 import type { Logger } from '../../core/logger';
-import type { KeyManager, KeyVersionState } from '../../adapters/key-manager';
-import { KeyNotFoundError } from '../../adapters/key-manager';
+import type { KeyManager, KeyVersionState } from '../../ports/key-manager';
+import { KeyNotFoundError } from '../../ports/key-manager';
 import { audit } from './audit';
 
 export interface TokenKeyDeps {

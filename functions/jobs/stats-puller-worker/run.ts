@@ -124,7 +124,7 @@ async function fetchRealm(
     token,
     timeoutMs: config.downloadTimeoutMs,
     sizeLimitBytes: config.sizeLimitBytes,
-    signal: context.signal,
+    signal: context.abortSignal,
     onRetry: (attempt, error) =>
       context.logger.warn(
         `realm ${row.realm_id}: retrying stats pull (${attempt}): ${describeError(error)}`,
@@ -153,7 +153,7 @@ export async function runStatsPuller(context: JobContext, config: StatsPullerCon
   const fail = (realmId: number, error: unknown) => {
     const message = describeError(error);
     failures.push({ realmId, step: `realm ${realmId}`, error: message });
-    if (!context.signal.aborted) {
+    if (!context.abortSignal.aborted) {
       context.logger.error(`failed to pull stats for realm ${realmId}: ${message}`, {
         event: 'stats_pull_failed',
         realmId,
@@ -167,7 +167,7 @@ export async function runStatsPuller(context: JobContext, config: StatsPullerCon
   // and at most one write per worker is in flight, so memory stays bounded by the worker count.
   const worker = async () => {
     let writing: Promise<void> = Promise.resolve();
-    while (next < rows.length && !context.signal.aborted) {
+    while (next < rows.length && !context.abortSignal.aborted) {
       const row = rows[next];
       next += 1;
       try {
@@ -197,7 +197,7 @@ export async function runStatsPuller(context: JobContext, config: StatsPullerCon
     daysUpserted,
     ...(failures.length > 0 ? { failedRealms: failures.map((failure) => failure.step) } : {}),
   };
-  if (context.signal.aborted) throw context.signal.reason;
+  if (context.abortSignal.aborted) throw context.abortSignal.reason;
   if (failures.length > 0) {
     throw new StepsFailedError(
       failures.map(({ step, error }) => ({ step, error })),

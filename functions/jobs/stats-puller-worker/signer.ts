@@ -5,7 +5,7 @@
  * ECDSA signature that JOSE wants as the fixed-width r||s pair.
  */
 import { createHash } from 'node:crypto';
-import type { KeyManager } from '../../adapters';
+import type { KeyManager } from '../../ports';
 import type { StatsPullerConfig } from './config';
 
 /** Which key signs a realm's token, and what the token says about it. */

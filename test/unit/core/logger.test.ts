@@ -1,4 +1,5 @@
-import { SecretRegistry, createLogger, memoryWriter } from '../../../functions/core/logger';
+import { SecretRegistry, createLogger } from '../../../functions/core/logger';
+import { memoryWriter } from '../../support/memory-writer';
 import type { LoggerOptions } from '../../../functions/core/logger';
 
 const LABELS = 'logging.googleapis.com/labels';

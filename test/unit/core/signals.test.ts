@@ -1,5 +1,7 @@
-import { SecretRegistry, createLogger, memoryWriter } from '../../../functions/core/logger';
-import { LocalSignalSink, fanOut, guarded } from '../../../functions/core/signals';
+import { SecretRegistry, createLogger } from '../../../functions/core/logger';
+import { memoryWriter } from '../../support/memory-writer';
+import { LocalSignalSink, guarded } from '../../../functions/core/signals';
+import { fanOut } from '../../support/fan-out';
 import type { AttemptFinished, SignalSink } from '../../../functions/core/signals';
 
 const started = { jobId: 'j', tickId: 't', attempt: 1, startedAt: new Date('2026-11-23T20:05:00Z') };

@@ -1,5 +1,6 @@
 import { StepsFailedError, TimeoutError } from '../../../functions/core/errors';
-import { SecretRegistry, createLogger, memoryWriter } from '../../../functions/core/logger';
+import { SecretRegistry, createLogger } from '../../../functions/core/logger';
+import { memoryWriter } from '../../support/memory-writer';
 import { runSteps, runStepsInSlices } from '../../../functions/core/steps';
 import type { SlicedStep, Step, StepReport } from '../../../functions/core/steps';
 

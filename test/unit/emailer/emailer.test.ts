@@ -3,7 +3,7 @@
  * the anomaly condition, recipients (Bcc never in To/Cc, no duplicates, invalid contacts set aside),
  * Message-IDs, and HTML escaping of realm values.
  */
-import { isMailAddress } from '../../../functions/adapters/mailer';
+import { isMailAddress } from '../../../functions/ports/mailer';
 import { ConfigError } from '../../../functions/core/errors';
 import { anomaliesConfig } from '../../../functions/jobs/emailer-anomalies/config';
 import { claimRatioAnomalous, renderAnomalyMail } from '../../../functions/jobs/emailer-anomalies/run';

@@ -5,7 +5,7 @@
  */
 import { createHash, createPublicKey, generateKeyPairSync, sign, verify } from 'node:crypto';
 import { decodeProtectedHeader, importSPKI, jwtVerify } from 'jose';
-import type { KeyManager } from '../../../functions/adapters';
+import type { KeyManager } from '../../../functions/ports';
 import { signP256Digest } from '../../../functions/adapters/p256-prehashed';
 import { derToJose, signStatsToken } from '../../../functions/jobs/stats-puller-worker/signer';
 

@@ -6,9 +6,9 @@
  * may not be written more often than once per sampling period.
  */
 import * as grpc from '@grpc/grpc-js';
-import { listenOnLoopback, loadService } from './grpc-fake';
-import { loopbackClientOptions } from '../../functions/adapters/loopback';
-import type { LoopbackClientOptions } from '../../functions/adapters/loopback';
+import { listenOnLoopback, loadService } from '../../../local/fake-google/grpc-fake';
+import { loopbackClientOptions } from '../../../functions/adapters/loopback';
+import type { LoopbackClientOptions } from '../../../functions/adapters/loopback';
 
 export interface RecordedRequest {
   readonly name: string;

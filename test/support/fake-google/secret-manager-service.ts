@@ -6,11 +6,16 @@
  * newest first in pages. It records every request and can be told to fail calls.
  */
 import * as grpc from '@grpc/grpc-js';
-import { crc32c } from '../../functions/adapters/crc32c';
-import { loopbackClientOptions } from '../../functions/adapters/loopback';
-import type { LoopbackClientOptions } from '../../functions/adapters/loopback';
-import { grpcError as failure, listenOnLoopback, loadService, recordingUnaryService } from './grpc-fake';
-import type { InjectedFailure, RecordedCall } from './grpc-fake';
+import { crc32c } from '../../../functions/adapters/crc32c';
+import { loopbackClientOptions } from '../../../functions/adapters/loopback';
+import type { LoopbackClientOptions } from '../../../functions/adapters/loopback';
+import {
+  grpcError as failure,
+  listenOnLoopback,
+  loadService,
+  recordingUnaryService,
+} from '../../../local/fake-google/grpc-fake';
+import type { InjectedFailure, RecordedCall } from '../../../local/fake-google/grpc-fake';
 
 export type RecordedSecretCall = RecordedCall;
 

@@ -8,12 +8,17 @@
  */
 import { generateKeyPairSync } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
-import { crc32c } from '../../functions/adapters/crc32c';
-import { loopbackClientOptions } from '../../functions/adapters/loopback';
-import type { LoopbackClientOptions } from '../../functions/adapters/loopback';
-import { signP256Digest } from '../../functions/adapters/p256-prehashed';
-import { grpcError as failure, listenOnLoopback, loadService, recordingUnaryService } from './grpc-fake';
-import type { InjectedFailure, RecordedCall } from './grpc-fake';
+import { crc32c } from '../../../functions/adapters/crc32c';
+import { loopbackClientOptions } from '../../../functions/adapters/loopback';
+import type { LoopbackClientOptions } from '../../../functions/adapters/loopback';
+import { signP256Digest } from '../../../functions/adapters/p256-prehashed';
+import {
+  grpcError as failure,
+  listenOnLoopback,
+  loadService,
+  recordingUnaryService,
+} from '../../../local/fake-google/grpc-fake';
+import type { InjectedFailure, RecordedCall } from '../../../local/fake-google/grpc-fake';
 
 export type RecordedKmsCall = RecordedCall;
 

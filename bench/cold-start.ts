@@ -1,0 +1,320 @@
+/**
+ * Benchmark (f): cold start of each function from its own deployable (dist/functions/<job id>,
+ * npm run build), against a bare Functions Framework handler measured in the same run.
+ *
+ * A cold start is a fresh `functions-framework --target=<job id>` process (the framework's CLI, as
+ * the Cloud Functions buildpack starts it) serving the bundle, timed from spawning the process to
+ * the first answered request. That request is real: a token minted by the loopback issuer and
+ * verified against its JWKS (fetched by the instance, as from Google), the advisory job lock and
+ * the ledger in the local PostgreSQL, and the attempt's metrics written through the real Cloud
+ * Monitoring client to a loopback stand-in. Its tick is one of the job's own past cron ticks that the
+ * ledger already shows succeeded, so the answer is "duplicate": what is timed is the instance
+ * coming up and the runtime around the job, never the job's own work, which differs per job.
+ *
+ * The baseline is a bare handler answering {ok:true} under the same CLI, started the same way.
+ * Rounds interleave the baseline and every job, so noise from other processes lands on all alike.
+ * Reported per job: median time to first answer, the ratio to the baseline's median, the bundle's
+ * size and the instance's resident memory (VmRSS) right after its first answer.
+ */
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { Cron } from 'croner';
+import { Pool } from 'pg';
+import { jobDefinitions } from '../functions/jobs';
+import type { AnyJobDefinition } from '../functions/core/job-spec';
+import { freePort } from '../local/embedded-postgres';
+import type { PostgresServer } from '../local/embedded-postgres';
+import { startTokenIssuer } from '../local/token-issuer';
+import { startFakeMetricService } from '../test/support/fake-google/metric-service';
+import { archiveBytes } from '../scripts/build-output';
+import { fmt, median, table, verdict } from './stats';
+
+export const COLD_START_TARGET_RATIO = 1.3;
+
+const REPO = path.resolve(__dirname, '..');
+const FUNCTIONS_DIR = path.join(REPO, 'dist', 'functions');
+const BARE_DIR = path.join(REPO, 'dist', 'cold-start-bare');
+const FRAMEWORK_CLI = path.join(
+  REPO,
+  'node_modules',
+  '@google-cloud',
+  'functions-framework',
+  'build',
+  'src',
+  'main.js',
+);
+const INVOKER = 'scheduler-invoker@enx-bench.iam.gserviceaccount.com';
+/** Instances still running; killed if the bench itself is stopped. */
+const live = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of live) child.kill('SIGKILL');
+});
+
+/** A start that has not answered after this long is broken, not slow. */
+const START_TIMEOUT_MS = 30_000;
+
+export interface ColdStartOptions {
+  readonly pg: PostgresServer;
+  readonly template: string;
+  readonly log: (line: string) => void;
+  /** Cold starts per job (and of the baseline); the median is reported. */
+  readonly starts: number;
+}
+
+export interface ColdStartRow {
+  readonly id: string;
+  /** All of the archive's JavaScript, and the entry a cold start reads (the rest loads on use). */
+  readonly bundleBytes: number;
+  readonly entryBytes: number;
+  readonly medianMs: number;
+  readonly ratio: number;
+  readonly rssMb: number;
+  readonly status: number;
+}
+
+export interface ColdStartResult {
+  readonly starts: number;
+  readonly bareMs: number;
+  readonly bareRssMb: number;
+  readonly rows: readonly ColdStartRow[];
+}
+
+interface Target {
+  readonly id: string;
+  /** How the row is named, when not by the id. */
+  readonly label?: string;
+  readonly source: string;
+  readonly env: NodeJS.ProcessEnv;
+  /** Headers of the first request; the bare handler needs none. */
+  readonly headers: () => Promise<Record<string, string>>;
+}
+
+interface Sample {
+  readonly ms: number;
+  readonly rssMb: number;
+  readonly status: number;
+}
+
+/** npm run build: the archives measured are the ones infra deploys. */
+export function buildFunctions(): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join('scripts', 'build.ts')], {
+      cwd: REPO,
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
+    child.once('error', reject);
+    child.once('exit', (code) =>
+      code === 0 ? resolve() : reject(new Error(`npm run build failed (exit ${code})`)),
+    );
+  });
+}
+
+/** The bare handler: the framework's own hello world, under the same CLI. */
+function writeBareHandler(): void {
+  mkdirSync(BARE_DIR, { recursive: true });
+  writeFileSync(
+    path.join(BARE_DIR, 'index.js'),
+    "require('@google-cloud/functions-framework').http('bare', (_req, res) => { res.json({ ok: true }); });\n",
+  );
+  writeFileSync(
+    path.join(BARE_DIR, 'package.json'),
+    '{ "name": "bare", "private": true, "main": "index.js" }\n',
+  );
+}
+
+/** A tick of the job's own schedule, a week back: a real tick, and long past. */
+function pastTick(definition: AnyJobDefinition): Date {
+  const { cron, timeZone } = definition.spec.schedule;
+  const tick = new Cron(cron, { timezone: timeZone }).nextRun(new Date(Date.now() - 8 * 24 * 3600_000));
+  if (!tick) throw new Error(`${definition.spec.id}: no tick of ${cron} in the last week`);
+  return tick;
+}
+
+function rssMb(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = /VmRSS:\s+(\d+) kB/.exec(status);
+  return kb ? Number(kb[1]) / 1024 : NaN;
+}
+
+function get(port: number, headers: Record<string, string>): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const request = http.request(
+      { host: '127.0.0.1', port, path: '/', method: 'GET', headers, agent: false },
+      (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+      },
+    );
+    request.on('error', reject);
+    request.end();
+  });
+}
+
+function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    child.once('exit', () => resolve());
+    child.kill('SIGKILL');
+  });
+}
+
+/** One cold start: spawn, then ask until the first answer arrives (a refused connection means not up yet). */
+async function coldStart(target: Target, port: number): Promise<Sample> {
+  const headers = await target.headers();
+  const started = performance.now();
+  const child = spawn(
+    process.execPath,
+    [FRAMEWORK_CLI, `--target=${target.id}`, `--source=${target.source}`, `--port=${port}`],
+    { cwd: REPO, env: { ...target.env, PORT: String(port) }, stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+  live.add(child);
+  child.once('exit', () => live.delete(child));
+  let stderr = '';
+  child.once('error', (error) => (stderr += `could not start: ${error.message}`));
+  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+  try {
+    for (;;) {
+      if (child.exitCode !== null || child.pid === undefined)
+        throw new Error(`${target.id} exited before answering:\n${stderr}`);
+      if (performance.now() - started > START_TIMEOUT_MS)
+        throw new Error(`${target.id} did not answer:\n${stderr}`);
+      try {
+        const status = await get(port, headers);
+        return { ms: performance.now() - started, rssMb: rssMb(child.pid!), status };
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'ECONNREFUSED') throw error;
+        await new Promise((resolve) => setTimeout(resolve, 2));
+      }
+    }
+  } finally {
+    await stop(child);
+  }
+}
+
+async function markSucceeded(pool: Pool, definition: AnyJobDefinition, tick: Date): Promise<void> {
+  await pool.query(
+    `INSERT INTO enx_jobs_ticks (job_id, tick_id, scheduled_at, state, attempts, first_started_at, succeeded_at)
+     VALUES ($1, $2, $3, 'succeeded', 1, $3, $3) ON CONFLICT DO NOTHING`,
+    [definition.spec.id, tick.toISOString(), tick],
+  );
+}
+
+export async function runColdStart(options: ColdStartOptions): Promise<ColdStartResult> {
+  const { pg, log } = options;
+  const database = 'bench_cold_start';
+  await pg.createDatabase(database, options.template);
+  const pool = new Pool({ connectionString: pg.url(database), max: 1 });
+  const issuer = await startTokenIssuer();
+  const monitoring = await startFakeMetricService();
+  writeBareHandler();
+  const port = await freePort();
+  const audience = `http://127.0.0.1:${port}`;
+  const baseEnv: NodeJS.ProcessEnv = {
+    PATH: process.env.PATH,
+    NODE_ENV: 'production',
+    METADATA_SERVER_DETECTION: 'none',
+  };
+  try {
+    const targets: Target[] = [];
+    for (const definition of jobDefinitions) {
+      const tick = pastTick(definition);
+      await markSucceeded(pool, definition, tick);
+      targets.push({
+        id: definition.spec.id,
+        source: path.join(FUNCTIONS_DIR, definition.spec.id),
+        env: {
+          ...baseEnv,
+          DATABASE_URL: pg.url(database),
+          DB_SSLMODE: 'disable',
+          DB_MIGRATE: 'off',
+          GOOGLE_CLOUD_PROJECT: 'enx-bench',
+          OIDC_ISSUER: issuer.issuer,
+          OIDC_JWKS_URL: issuer.jwksUrl,
+          OIDC_AUDIENCE: audience,
+          OIDC_INVOKER_EMAILS: INVOKER,
+          MONITORING_API_ENDPOINT: `127.0.0.1:${monitoring.port}`,
+        },
+        headers: async () => ({
+          authorization: `Bearer ${await issuer.mint({ audience, email: INVOKER })}`,
+          'x-cloudscheduler-scheduletime': tick.toISOString(),
+        }),
+      });
+    }
+    const bare: Target = { id: 'bare', source: BARE_DIR, env: baseEnv, headers: async () => ({}) };
+    // The first job again without its metrics write, to show what loading the Monitoring client
+    // on the first request costs (every deployed function writes them; this is not a setting to use).
+    const first = targets[0];
+    targets.push({
+      ...first,
+      label: `${first.id} (SIGNALS_SINK=none)`,
+      env: { ...first.env, SIGNALS_SINK: 'none' },
+    });
+
+    const name = (target: Target) => target.label ?? target.id;
+    const samples = new Map<string, Sample[]>([
+      [bare.id, []],
+      ...targets.map((t) => [name(t), []] as [string, Sample[]]),
+    ]);
+    for (let round = 1; round <= options.starts; round += 1) {
+      log(`  cold start: round ${round} of ${options.starts} (bare handler and ${targets.length} functions)`);
+      for (const target of [bare, ...targets]) samples.get(name(target))!.push(await coldStart(target, port));
+    }
+    const bareMs = median(samples.get(bare.id)!.map((s) => s.ms));
+    const rows = targets.map((target) => {
+      const taken = samples.get(name(target))!;
+      const medianMs = median(taken.map((s) => s.ms));
+      return {
+        id: name(target),
+        bundleBytes: archiveBytes(target.source),
+        entryBytes: statSync(path.join(target.source, 'index.js')).size,
+        medianMs,
+        ratio: medianMs / bareMs,
+        rssMb: median(taken.map((s) => s.rssMb)),
+        status: taken[taken.length - 1].status,
+      };
+    });
+    return {
+      starts: options.starts,
+      bareMs,
+      bareRssMb: median(samples.get(bare.id)!.map((s) => s.rssMb)),
+      rows,
+    };
+  } finally {
+    await pool.end();
+    await issuer.close();
+    await monitoring.close();
+  }
+}
+
+export function formatColdStart(result: ColdStartResult): string {
+  const rows = result.rows.map((row) => [
+    row.id,
+    fmt(row.bundleBytes / 1e6, 2),
+    fmt(row.entryBytes / 1e6, 2),
+    fmt(row.medianMs, 0),
+    `${fmt(row.ratio, 2)}x`,
+    fmt(row.rssMb, 0),
+    row.status,
+    verdict(row.ratio <= COLD_START_TARGET_RATIO),
+  ]);
+  return [
+    `bare Functions Framework handler: median ${fmt(result.bareMs, 0)} ms to first answer, RSS ${fmt(result.bareRssMb, 0)} MB (${result.starts} cold starts each)`,
+    table(
+      [
+        'function',
+        'archive JS MB',
+        'entry MB',
+        'first answer ms',
+        'ratio',
+        'RSS MB',
+        'answer',
+        `<= ${COLD_START_TARGET_RATIO}x`,
+      ],
+      rows,
+    ),
+  ].join('\n');
+}
