@@ -16,7 +16,7 @@ import type { Env } from '../functions/core/config';
 import { Runtime } from '../functions/core/runtime';
 import { LocalSignalSink } from '../functions/core/signals';
 import { describeError } from '../functions/core/errors';
-import { migrate } from '../functions/db/migrate';
+import { migrateLocal } from './migrate';
 import { cleanupWorker } from '../functions/catalog';
 import { jobDefinitions } from '../functions/jobs';
 import {
@@ -224,7 +224,7 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
     // An idle connection lost (say Postgres restarted under us) must not crash the fleet; the
     // next query opens a new one, and a status read that fails says so on the page.
     parts.pool.on('error', () => undefined);
-    const applied = await migrate(parts.pool);
+    const applied = await migrateLocal(parts.pool);
 
     parts.issuer = await startTokenIssuer();
     const issuer = parts.issuer;
