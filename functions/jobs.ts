@@ -9,6 +9,7 @@ import {
   e2eDefault,
   e2eRedirect,
   e2eRevise,
+  e2eUserReport,
   emailerAnomalies,
   emailerSmsErrors,
   fleetWatchdog,
@@ -22,7 +23,7 @@ import { defineJob } from './core/job-spec';
 import { runAppsync } from './jobs/appsync-worker/run';
 import { runBackup } from './jobs/backup-worker/run';
 import { runCleanup } from './jobs/cleanup-worker/run';
-import { runE2eDefault, runE2eRedirect, runE2eRevise } from './jobs/e2e/run';
+import { runE2eDefault, runE2eRedirect, runE2eRevise, runE2eUserReport } from './jobs/e2e/run';
 import { runAnomalies } from './jobs/emailer-anomalies/run';
 import { runSmsErrors } from './jobs/emailer-sms-errors/run';
 import { runWatchdog } from './jobs/fleet-watchdog/run';
@@ -39,6 +40,7 @@ export const jobDefinitions: readonly AnyJobDefinition[] = [
   defineJob(e2eDefault, runE2eDefault),
   defineJob(e2eRevise, runE2eRevise),
   defineJob(e2eRedirect, runE2eRedirect),
+  defineJob(e2eUserReport, runE2eUserReport),
   defineJob(emailerAnomalies, runAnomalies),
   defineJob(emailerSmsErrors, runSmsErrors),
   defineJob(modelerWorker, runModeler),

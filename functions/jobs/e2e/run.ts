@@ -1,5 +1,5 @@
 /**
- * The three probe jobs over the shared flows. A run bootstraps the e2e realm (idempotent), sweeps
+ * The four probe jobs over the shared flows. A run bootstraps the e2e realm (idempotent), sweeps
  * what dead runs left, makes its own API keys, runs its flow as timed steps and deletes its keys
  * whatever happened. Success returns each step's latency; a failure is a StepsFailedError naming
  * the step that broke (with the latencies of the steps up to it as the partial result), so the
@@ -14,8 +14,9 @@ import { createRunKeys, deleteRunKeys, ensureE2eApps, ensureE2eRealm, sweepLefto
 import type { RunKeys } from './bootstrap';
 import type { E2eFlowConfig, E2eRedirectConfig } from './config';
 import type { CodeFlow } from './flow';
-import { runCodeFlow, runRedirectFlow } from './flow';
+import { runCodeFlow, runRedirectFlow, TEST_PHONE } from './flow';
 import { Probe, ProbeStepError } from './http';
+import { deleteUserReport, phoneHashes } from './user-report';
 
 const USER_AGENT = { flow: 'en/e2e-client', redirect: 'en/enxredirect-client' } as const;
 
@@ -39,6 +40,15 @@ async function asRun<T extends Record<string, unknown>>(
   }
 }
 
+/**
+ * e2e-user-report only: the test phone's report is cleared before the flow (what a dead run left;
+ * the original's step 0) and after it (the clean-up), so the next run can report again.
+ */
+interface PhoneReport {
+  readonly hashes: readonly string[];
+  readonly removedBefore: number;
+}
+
 async function runCodeProbe(context: JobContext, config: E2eFlowConfig, flow: CodeFlow): Promise<JobResult> {
   const { db, clock, logger } = context;
   const probe = new Probe({
@@ -50,14 +60,15 @@ async function runCodeProbe(context: JobContext, config: E2eFlowConfig, flow: Co
   try {
     return await asRun(probe, flow, async () => {
       const now = clock.now();
-      const { realmId, swept } = await probe.step('bootstrap', async () => {
+      const { realmId, swept, report } = await probe.step('bootstrap', async () => {
         const realm = await ensureE2eRealm(db, now);
         const leftovers = await sweepLeftovers(db, realm.id, now);
         const secrets = await readApiKeySecrets(db, context.adapters.secretStore);
+        const phoneReport = flow === 'user-report' ? await clearPhoneReport(context, now) : undefined;
         keys = await createRunKeys(db, realm.id, secrets, now);
         processSecrets.add(keys.admin);
         processSecrets.add(keys.device);
-        return { realmId: realm.id, swept: leftovers };
+        return { realmId: realm.id, swept: leftovers, report: phoneReport };
       });
       if (swept.staleKeys + swept.legacyApps > 0) {
         logger.notice('removed e2e API keys and apps that earlier runs left behind', {
@@ -66,7 +77,9 @@ async function runCodeProbe(context: JobContext, config: E2eFlowConfig, flow: Co
         });
       }
       const outcome = await runCodeFlow(probe, flow, config, keys as RunKeys, now);
-      return { realmId, ...outcome };
+      if (!report) return { realmId, ...outcome };
+      const removed = await probe.step('cleanup', () => deleteUserReport(db, report.hashes, clock.now()));
+      return { realmId, ...outcome, userReportsRemoved: { before: report.removedBefore, after: removed } };
     });
   } finally {
     if (keys) {
@@ -84,12 +97,21 @@ async function runCodeProbe(context: JobContext, config: E2eFlowConfig, flow: Co
   }
 }
 
+async function clearPhoneReport(context: JobContext, now: Date): Promise<PhoneReport> {
+  const hashes = await phoneHashes(context.db, context.adapters.secretStore, TEST_PHONE);
+  return { hashes, removedBefore: await deleteUserReport(context.db, hashes, now) };
+}
+
 export function runE2eDefault(context: JobContext, config: E2eFlowConfig): Promise<JobResult> {
   return runCodeProbe(context, config, 'default');
 }
 
 export function runE2eRevise(context: JobContext, config: E2eFlowConfig): Promise<JobResult> {
   return runCodeProbe(context, config, 'revise');
+}
+
+export function runE2eUserReport(context: JobContext, config: E2eFlowConfig): Promise<JobResult> {
+  return runCodeProbe(context, config, 'user-report');
 }
 
 /**
