@@ -9,6 +9,7 @@ import { createRunKeys, ensureE2eRealm } from '../../functions/jobs/e2e/bootstra
 import { e2eFlowConfig } from '../../functions/jobs/e2e/config';
 import { issueCode, TEST_PHONE } from '../../functions/jobs/e2e/flow';
 import { Probe } from '../../functions/jobs/e2e/http';
+import { METRICS } from '../../functions/alerts/metrics';
 import { enxHmac } from '../../functions/db/enx-secrets';
 import { createHarness, ledgerAttempts } from '../support/harness';
 import type { Harness } from '../support/harness';
@@ -32,6 +33,10 @@ beforeEach(async () => {
   await resetE2eTables(world);
   await world.db.pool.query("DELETE FROM secrets WHERE type = 'phone_number_database_hmac' AND NOT active");
 });
+
+/** The probe's per-step latency metric as the run wrote it (local gauges). */
+const latency = (step: string) =>
+  harness.runtime.localGauges.get(METRICS.e2eStepLatency.type, 'e2e-user-report', { step });
 
 async function count(sql: string): Promise<number> {
   const { rows } = await world.db.pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${sql}`);
@@ -81,6 +86,26 @@ describe('e2e-user-report against the loopback upstreams', () => {
     expect(await count("audit_entries WHERE action LIKE '%user report%'")).toBe(0);
     const [attempt] = await ledgerAttempts(harness.db, 'e2e-user-report');
     expect(attempt.state).toBe('succeeded');
+    // Each step's latency is also the probe's per-step metric.
+    for (const [step, ms] of Object.entries(response.body.result.stepsMs)) {
+      expect([step, latency(step)]).toEqual([step, ms]);
+    }
+  });
+
+  it('writes the latencies up to the step that failed, and none after it', async () => {
+    world.upstreams.faults.set('/api/certificate', { mode: '500', times: 1 });
+    const write = jest.spyOn(harness.runtime.localGauges, 'write');
+    try {
+      const response = await harness.invoke('e2e-user-report', { scheduleTime: '2026-11-23T10:23:00Z' });
+      expect(response.status).toBe(500);
+      const steps = write.mock.calls.flatMap(([points]) =>
+        points.filter((point) => point.metric === METRICS.e2eStepLatency).map((point) => point.labels?.step),
+      );
+      expect(steps).toEqual(['bootstrap', 'issue', 'verify', 'code-status', 'hmac', 'certificate']);
+      expect(latency('verify')).toBe(response.body.result.stepsMs.verify);
+    } finally {
+      write.mockRestore();
+    }
   });
 
   it('clears a report a dead run left, found under an older phone secret too, so the issue gets a code', async () => {

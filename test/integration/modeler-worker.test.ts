@@ -9,6 +9,8 @@
  */
 import { createHmac } from 'node:crypto';
 import { onlyAdapters } from '../../functions/adapters';
+import { LocalGauges } from '../../functions/adapters/gauges';
+import { METRICS } from '../../functions/alerts/metrics';
 import type { RateLimiter } from '../../functions/adapters';
 import { noopRateLimiter, rateLimiterConfig } from '../../functions/adapters/rate-limiter';
 import { RedisRateLimiter } from '../../functions/adapters/redis-rate-limiter';
@@ -113,7 +115,9 @@ async function audits() {
   return rows;
 }
 
-function run(options: { env?: Env; rateLimiter?: RateLimiter; clock?: ManualClock } = {}): {
+function run(
+  options: { env?: Env; rateLimiter?: RateLimiter; clock?: ManualClock; gauges?: LocalGauges } = {},
+): {
   promise: Promise<JobResult>;
   logs: ReturnType<typeof memoryWriter>;
 } {
@@ -127,7 +131,10 @@ function run(options: { env?: Env; rateLimiter?: RateLimiter; clock?: ManualCloc
     signal: new AbortController().signal,
     tick: { id: now.toISOString(), scheduledAt: now, manual: false },
     attempt: 1,
-    adapters: onlyAdapters({ rateLimiter: options.rateLimiter ?? limiter }),
+    adapters: onlyAdapters({
+      rateLimiter: options.rateLimiter ?? limiter,
+      ...(options.gauges ? { gauges: options.gauges } : {}),
+    }),
   };
   const config = modelerConfig.parse({ RATE_LIMIT_TYPE: 'REDIS', ...HMAC_ENV, ...options.env });
   return { promise: runModeler(context, config), logs };
@@ -353,10 +360,13 @@ describe('modeler-worker: code-claim-ratio anomalies', () => {
     await stats(1, claims(40));
     await stats(2, claims(40));
     await stats(3, claims(75));
-    const { promise, logs } = run();
+    const gauges = new LocalGauges();
+    const { promise, logs } = run({ gauges });
     expect(await promise).toMatchObject({
       anomaly: { modelled: 3, tooLittleData: 0, updated: 3, anomalousRealms: [1] },
     });
+    // The anomaly count is also the run's metric, for the dashboard.
+    expect(gauges.get(METRICS.modelerAnomalies.type, 'modeler-worker')).toBe(1);
     expect(await realmColumns(1)).toMatchObject({
       last: '0.40000000',
       mean: '0.80000000',

@@ -6,9 +6,12 @@
  * ledger, the log line and the HTTP answer all say where the system is broken.
  */
 import { performance } from 'node:perf_hooks';
+import { METRICS } from '../../alerts/metrics';
+import { e2eDefault, e2eRedirect, e2eRevise, e2eUserReport } from '../../catalog';
 import { describeError, StepsFailedError } from '../../core/errors';
 import type { JobContext, JobResult } from '../../core/job-spec';
 import { processSecrets } from '../../core/logger';
+import { stepPoints, writeJobMetrics } from '../../core/step-metrics';
 import { readApiKeySecrets } from './api-key';
 import { createRunKeys, deleteRunKeys, ensureE2eApps, ensureE2eRealm, sweepLeftovers } from './bootstrap';
 import type { RunKeys } from './bootstrap';
@@ -20,8 +23,32 @@ import { deleteUserReport, phoneHashes } from './user-report';
 
 const USER_AGENT = { flow: 'en/e2e-client', redirect: 'en/enxredirect-client' } as const;
 
-/** Runs `work`; a step failure becomes the run's failure, carrying the latencies measured so far. */
+/** Each probe's job id, by flow: the latency series of a step belong to the probe's job. */
+const JOB_OF_FLOW = {
+  default: e2eDefault.id,
+  revise: e2eRevise.id,
+  'user-report': e2eUserReport.id,
+  redirect: e2eRedirect.id,
+} as const;
+
+/**
+ * Runs `work`; a step failure becomes the run's failure, carrying the latencies measured so far.
+ * Either way the latencies measured are written as the probe's per-step metric.
+ */
 async function asRun<T extends Record<string, unknown>>(
+  context: JobContext,
+  probe: Probe,
+  flow: keyof typeof JOB_OF_FLOW,
+  work: () => Promise<T>,
+): Promise<JobResult> {
+  try {
+    return await timedRun(probe, flow, work);
+  } finally {
+    await writeJobMetrics(context, stepPoints(METRICS.e2eStepLatency, JOB_OF_FLOW[flow], probe.stepsMs));
+  }
+}
+
+async function timedRun<T extends Record<string, unknown>>(
   probe: Probe,
   flow: string,
   work: () => Promise<T>,
@@ -58,7 +85,7 @@ async function runCodeProbe(context: JobContext, config: E2eFlowConfig, flow: Co
   });
   let keys: RunKeys | undefined;
   try {
-    return await asRun(probe, flow, async () => {
+    return await asRun(context, probe, flow, async () => {
       const now = clock.now();
       const { realmId, swept, report } = await probe.step('bootstrap', async () => {
         const realm = await ensureE2eRealm(db, now);
@@ -124,7 +151,7 @@ export async function runE2eRedirect(context: JobContext, config: E2eRedirectCon
     signal: context.signal,
     userAgent: USER_AGENT.redirect,
   });
-  return asRun(probe, 'redirect', async () => {
+  return asRun(context, probe, 'redirect', async () => {
     const now = context.clock.now();
     const realmId = await probe.step('bootstrap', async () => {
       const realm = await ensureE2eRealm(context.db, now);
