@@ -29,7 +29,7 @@ describe('simulator: a healthy fleet for 7 simulated days', () => {
   const start = Date.parse('2026-03-27T00:00:00Z');
   let result: SimulationResult;
   beforeAll(async () => {
-    // A week of 13 jobs' ticks (about 23,000); a limit, not a measurement: the machine is shared.
+    // A week of 13 jobs' ticks (about 13,600); a limit, not a measurement: the machine is shared.
     result = await run({ startMs: start, endMs: start + 7 * DAY, seed: 42, faults: [] });
   }, 360_000);
 
