@@ -13,7 +13,7 @@ import { LocalSecretStore } from '../functions/adapters/local-secret-store';
 import { systemClock } from '../functions/core/clock';
 import type { JobContext, JobResult } from '../functions/core/job-spec';
 import { createLogger, SecretRegistry } from '../functions/core/logger';
-import { migrate } from '../functions/db/migrate';
+import { migrateLocal } from '../local/migrate';
 import { e2eFlowConfig, e2eRedirectConfig } from '../functions/jobs/e2e/config';
 import { runE2eDefault, runE2eRedirect, runE2eRevise } from '../functions/jobs/e2e/run';
 import { startEmbeddedPostgres } from '../local/embedded-postgres';
@@ -30,7 +30,7 @@ async function main(): Promise<void> {
   const pg = await startEmbeddedPostgres({ persistent: false, fast: true });
   const pool = new Pool({ connectionString: pg.url('postgres'), max: 10 });
   try {
-    await migrate(pool);
+    await migrateLocal(pool);
     const keys = new LocalKeyManager(pool, systemClock);
     const system = await keys.createKeyVersion(SYSTEM_KEY);
     // The e2e realm on its own certificate key, as in local mode.

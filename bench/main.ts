@@ -18,7 +18,7 @@
 import './env';
 import { performance } from 'node:perf_hooks';
 import { Pool } from 'pg';
-import { migrate } from '../functions/db/migrate';
+import { migrateLocal } from '../local/migrate';
 import { startEmbeddedPostgres } from '../local/embedded-postgres';
 import type { PostgresServer } from '../local/embedded-postgres';
 import {
@@ -183,7 +183,7 @@ async function main(): Promise<number> {
     await pg.createDatabase(TEMPLATE);
     const pool = new Pool({ connectionString: pg.url(TEMPLATE), max: 1 });
     try {
-      await migrate(pool);
+      await migrateLocal(pool);
     } finally {
       await pool.end();
     }

@@ -149,6 +149,22 @@ export const e2eRevise = {
 } as const satisfies JobSpec<ReturnType<typeof e2eFlowConfig.parse>>;
 
 /**
+ * The original's fourth probe (enx-jobs.md §4, /user-report): a user report issued through the admin
+ * API for the test phone, then the code flow, then the clean-up of the phone's report. Three minutes
+ * after e2e-default, as the original. A deployment whose realm may not take admin-issued user
+ * reports leaves it out with omittedJobs.
+ */
+export const e2eUserReport = {
+  ...e2eProbe,
+  id: 'e2e-user-report',
+  description:
+    "End-to-end probe: a user report for the test phone through the admin API, the code flow, then the phone's report cleared.",
+  schedule: { cron: '3-59/5 * * * *', timeZone: UTC },
+  config: e2eFlowConfig,
+  roles: E2E_KEY_ROLES,
+} as const satisfies JobSpec<ReturnType<typeof e2eFlowConfig.parse>>;
+
+/**
  * Needs ENX_REDIRECT_URL (no default): a deployment without it fails its infra settings check, and
  * an instance without it fails every run with the missing variable named, never a silent 200
  * (docs/decisions.md, "e2e probes").
@@ -287,6 +303,7 @@ export const catalog = [
   e2eDefault,
   e2eRevise,
   e2eRedirect,
+  e2eUserReport,
   emailerAnomalies,
   emailerSmsErrors,
   modelerWorker,

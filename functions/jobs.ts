@@ -12,6 +12,7 @@ import {
   e2eDefault,
   e2eRedirect,
   e2eRevise,
+  e2eUserReport,
   emailerAnomalies,
   emailerSmsErrors,
   fleetWatchdog,
@@ -25,7 +26,7 @@ import { defineJob } from './core/job-spec';
 import { runAppsync } from './jobs/appsync-worker/run';
 import { runBackup } from './jobs/backup-worker/run';
 import { runCleanup } from './jobs/cleanup-worker/run';
-import { runE2eDefault, runE2eRedirect, runE2eRevise } from './jobs/e2e/run';
+import { runE2eDefault, runE2eRedirect, runE2eRevise, runE2eUserReport } from './jobs/e2e/run';
 import { runAnomalies } from './jobs/emailer-anomalies/run';
 import { runSmsErrors } from './jobs/emailer-sms-errors/run';
 import { runWatchdog } from './jobs/fleet-watchdog/run';
@@ -34,18 +35,31 @@ import { runRealmKeyRotation } from './jobs/realm-key-rotation-worker/run';
 import { runRotation } from './jobs/rotation-worker/run';
 import { runStatsPuller } from './jobs/stats-puller-worker/run';
 
-export const cleanupWorkerJob = /* @__PURE__ */ defineJob(cleanupWorker, runCleanup, ['keyManager']);
+export const cleanupWorkerJob = /* @__PURE__ */ defineJob(cleanupWorker, runCleanup, [
+  'keyManager',
+  'gauges',
+]);
 export const fleetWatchdogJob = /* @__PURE__ */ defineJob(fleetWatchdog, runWatchdog, ['gauges']);
 export const statsPullerWorkerJob = /* @__PURE__ */ defineJob(statsPullerWorker, runStatsPuller, [
   'keyManager',
 ]);
 export const appsyncWorkerJob = /* @__PURE__ */ defineJob(appsyncWorker, runAppsync);
-export const e2eDefaultJob = /* @__PURE__ */ defineJob(e2eDefault, runE2eDefault, ['secretStore']);
-export const e2eReviseJob = /* @__PURE__ */ defineJob(e2eRevise, runE2eRevise, ['secretStore']);
-export const e2eRedirectJob = /* @__PURE__ */ defineJob(e2eRedirect, runE2eRedirect, ['secretStore']);
+export const e2eDefaultJob = /* @__PURE__ */ defineJob(e2eDefault, runE2eDefault, ['secretStore', 'gauges']);
+export const e2eReviseJob = /* @__PURE__ */ defineJob(e2eRevise, runE2eRevise, ['secretStore', 'gauges']);
+export const e2eRedirectJob = /* @__PURE__ */ defineJob(e2eRedirect, runE2eRedirect, [
+  'secretStore',
+  'gauges',
+]);
+export const e2eUserReportJob = /* @__PURE__ */ defineJob(e2eUserReport, runE2eUserReport, [
+  'secretStore',
+  'gauges',
+]);
 export const emailerAnomaliesJob = /* @__PURE__ */ defineJob(emailerAnomalies, runAnomalies, ['mailer']);
 export const emailerSmsErrorsJob = /* @__PURE__ */ defineJob(emailerSmsErrors, runSmsErrors, ['mailer']);
-export const modelerWorkerJob = /* @__PURE__ */ defineJob(modelerWorker, runModeler, ['rateLimiter']);
+export const modelerWorkerJob = /* @__PURE__ */ defineJob(modelerWorker, runModeler, [
+  'rateLimiter',
+  'gauges',
+]);
 export const rotationWorkerJob = /* @__PURE__ */ defineJob(rotationWorker, runRotation, [
   'keyManager',
   'secretStore',
@@ -65,6 +79,7 @@ export const jobDefinitions: readonly AnyJobDefinition[] = [
   e2eDefaultJob,
   e2eReviseJob,
   e2eRedirectJob,
+  e2eUserReportJob,
   emailerAnomaliesJob,
   emailerSmsErrorsJob,
   modelerWorkerJob,

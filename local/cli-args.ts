@@ -13,6 +13,8 @@ export interface RunCommand {
   readonly statusPort: number;
   /** Where Postgres data and logs live; undefined = the repository's .data folder. */
   readonly dataDir?: string;
+  /** SQL that builds an ENX database (say pg_dump --schema-only of one), loaded into a new local database. */
+  readonly enxSchemaFile?: string;
 }
 
 export type CliCommand =
@@ -29,6 +31,9 @@ Options:
   --run-now      fire every job once at start-up (schedule time = now), then follow the schedule
   --port <n>     port of the status page (default ${DEFAULT_STATUS_PORT}; a free one when taken; 0 = any)
   --data-dir <d> keep Postgres data and logs in <d> instead of the repository's .data folder
+  --enx-schema <file.sql>
+                 build a new local database from this SQL (an ENX database's schema, say from
+                 pg_dump --schema-only) instead of the local stand-in schema, then migrate on top
   -h, --help     show this help
 
 Job settings (for example AUDIT_ENTRY_MAX_AGE=240h) are read from the environment; the wiring
@@ -47,6 +52,7 @@ export function parseCliArgs(argv: readonly string[]): CliCommand {
   let runNow = false;
   let statusPort = DEFAULT_STATUS_PORT;
   let dataDir: string | undefined;
+  let enxSchemaFile: string | undefined;
   for (let index = 0; index < argv.length; index += 1) {
     const arg = argv[index];
     if (arg === '-h' || arg === '--help') return { kind: 'help' };
@@ -69,9 +75,24 @@ export function parseCliArgs(argv: readonly string[]): CliCommand {
       dataDir = value;
       continue;
     }
+    if (arg === '--enx-schema' || arg.startsWith('--enx-schema=')) {
+      const value = arg === '--enx-schema' ? argv[(index += 1)] : arg.slice('--enx-schema='.length);
+      if (value === undefined || value === '' || value.startsWith('--')) {
+        return {
+          kind: 'error',
+          message: '--enx-schema needs a .sql file, for example --enx-schema enx-schema.sql',
+        };
+      }
+      enxSchemaFile = value;
+      continue;
+    }
     return { kind: 'error', message: `unknown option "${arg}"` };
   }
-  return dataDir === undefined
-    ? { kind: 'run', runNow, statusPort }
-    : { kind: 'run', runNow, statusPort, dataDir };
+  return {
+    kind: 'run',
+    runNow,
+    statusPort,
+    ...(dataDir === undefined ? {} : { dataDir }),
+    ...(enxSchemaFile === undefined ? {} : { enxSchemaFile }),
+  };
 }

@@ -17,7 +17,7 @@ import { Runtime } from '../functions/core/runtime';
 import { localWiring } from './wiring';
 import { LocalSignalSink } from '../functions/core/signals';
 import { describeError } from '../functions/core/errors';
-import { migrate } from '../functions/db/migrate';
+import { loadEnxSchema, migrateLocal } from './migrate';
 import { cleanupWorker } from '../functions/catalog';
 import { jobDefinitions } from '../functions/jobs';
 import {
@@ -76,6 +76,8 @@ export interface FleetOptions {
   readonly dataDir: string;
   /** Fire every job once at start-up (schedule time = now), then follow the schedule. */
   readonly runNow?: boolean;
+  /** SQL that builds an ENX database; loaded into the local database while it has no ENX tables. */
+  readonly enxSchemaFile?: string;
   /** Status page port; 0 = any free port; a taken port falls back to a free one. Default 8080. */
   readonly statusPort?: number;
   /** Where the console lines go; default stdout. Tests pass a collector to stay quiet. */
@@ -225,7 +227,8 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
     // An idle connection lost (say Postgres restarted under us) must not crash the fleet; the
     // next query opens a new one, and a status read that fails says so on the page.
     parts.pool.on('error', () => undefined);
-    const applied = await migrate(parts.pool);
+    await loadEnxSchema(parts.pool, options.enxSchemaFile);
+    const applied = await migrateLocal(parts.pool);
 
     parts.issuer = await startTokenIssuer();
     const issuer = parts.issuer;

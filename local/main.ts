@@ -55,6 +55,7 @@ async function main(): Promise<number> {
   const fleet = await startFleet({
     dataDir: command.dataDir ?? DEFAULT_DATA_DIR,
     runNow: command.runNow,
+    enxSchemaFile: command.enxSchemaFile,
     statusPort: command.statusPort,
     env: process.env,
     out,

@@ -7,7 +7,7 @@
 import '../local/no-metadata-probe';
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { Pool } from 'pg';
-import { migrate } from '../functions/db/migrate';
+import { migrateLocal } from '../local/migrate';
 import { startEmbeddedPostgres } from '../local/embedded-postgres';
 import type { PostgresServer } from '../local/embedded-postgres';
 import { parseSimulatorArgs, USAGE } from './args';
@@ -48,7 +48,7 @@ async function main(argv: readonly string[]): Promise<number> {
     pool = new Pool({ connectionString: server.url(DATABASE), max: 4 });
     // A connection dropped while the server stops must not crash the process.
     pool.on('error', () => undefined);
-    await migrate(pool);
+    await migrateLocal(pool);
     process.stdout.write(
       `PostgreSQL ready and migrated in ${((performance.now() - setupStarted) / 1000).toFixed(1)} s\n\nTimeline:\n`,
     );

@@ -92,7 +92,7 @@ export class CloudMonitoringSink implements SignalSink, GaugeWriter {
         this.gauge(
           point.metric,
           point.jobId,
-          {},
+          { ...point.labels },
           point.metric.valueType === 'INT64' ? { int64Value: point.value } : { doubleValue: point.value },
           now,
         ),

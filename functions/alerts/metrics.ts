@@ -24,8 +24,8 @@ export interface MetricSpec {
   /** Metric labels (the job is a resource label). */
   readonly labels: readonly { key: string; description: string }[];
   readonly description: string;
-  /** Who writes it: the runtime at each attempt, or the watchdog every run. */
-  readonly writer: 'runtime' | 'watchdog';
+  /** Who writes it: the runtime at each attempt, the watchdog every run, or a job at the end of its run. */
+  readonly writer: 'runtime' | 'watchdog' | 'job';
 }
 
 const OUTCOME_LABEL = { key: 'outcome', description: 'succeeded, failed or skipped' } as const;
@@ -114,6 +114,35 @@ export const METRICS = {
     description:
       'Seconds since any job of the fleet last finished an attempt (written while there is history).',
     writer: 'watchdog',
+  },
+  // Per-step metrics the original had (issue 13), written by the jobs themselves at the end of a run
+  // (functions/core/step-metrics.ts). Each label's values come from a fixed set in the code.
+  cleanupRows: {
+    type: `${METRIC_PREFIX}/cleanup_rows`,
+    kind: 'GAUGE',
+    valueType: 'INT64',
+    unit: '1',
+    labels: [{ key: 'step', description: "cleanup-worker's step, by ENX's name (VERIFICATION_CODE, ...)" }],
+    description: 'Rows (or key versions) the last cleanup-worker run removed, per step.',
+    writer: 'job',
+  },
+  e2eStepLatency: {
+    type: `${METRIC_PREFIX}/e2e_step_latency`,
+    kind: 'GAUGE',
+    valueType: 'DOUBLE',
+    unit: 'ms',
+    labels: [{ key: 'step', description: "the probe's step (bootstrap, issue, verify, ..., publish)" }],
+    description: "Latency of each step of an e2e probe's last run, up to the step that failed.",
+    writer: 'job',
+  },
+  modelerAnomalies: {
+    type: `${METRIC_PREFIX}/modeler_anomalies`,
+    kind: 'GAUGE',
+    valueType: 'INT64',
+    unit: '1',
+    labels: [],
+    description: "Realms whose last day's code-claim ratio the last modeler-worker run found anomalous.",
+    writer: 'job',
   },
 } as const satisfies Record<string, MetricSpec>;
 

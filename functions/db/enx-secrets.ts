@@ -19,6 +19,7 @@ import type { Db } from '../core/db';
 export const ENX_SECRET_TYPE = {
   apiKeyDatabaseHmac: 'api_key_database_hmac',
   apiKeySignatureHmac: 'api_key_signature_hmac',
+  phoneNumberDatabaseHmac: 'phone_number_database_hmac',
 } as const;
 
 export type EnxSecretType = (typeof ENX_SECRET_TYPE)[keyof typeof ENX_SECRET_TYPE];

@@ -1,6 +1,7 @@
 /**
- * Gauges the watchdog computes from the ledger, on their way to Cloud Monitoring (or, locally, to
- * memory for the status page and the evaluator).
+ * Gauges the watchdog computes from the ledger, and the per-step gauges jobs write at the end of a
+ * run (core/step-metrics.ts), on their way to Cloud Monitoring (or, locally, to memory for the
+ * status page and the evaluator).
  */
 import type { MetricSpec } from '../alerts/metrics';
 import type { StoredCounter } from '../db/counters';
@@ -9,6 +10,16 @@ export interface GaugePoint {
   readonly metric: MetricSpec;
   readonly jobId: string;
   readonly value: number;
+  /** Metric labels, from the metric's declared keys with values from a fixed set (say a step name). */
+  readonly labels?: Readonly<Record<string, string>>;
+}
+
+function seriesKey(metricType: string, jobId: string, labels: Readonly<Record<string, string>> = {}): string {
+  const labelText = Object.keys(labels)
+    .sort()
+    .map((key) => `${key}=${labels[key]}`)
+    .join(',');
+  return `${metricType}|${jobId}|${labelText}`;
 }
 
 export interface GaugeWriter {
@@ -29,7 +40,10 @@ export class LocalGauges implements GaugeWriter {
 
   async write(points: readonly GaugePoint[]): Promise<void> {
     for (const point of points) {
-      this.latest.set(`${point.metric.type}|${point.jobId}`, { value: point.value, writtenAt: this.now() });
+      this.latest.set(seriesKey(point.metric.type, point.jobId, point.labels), {
+        value: point.value,
+        writtenAt: this.now(),
+      });
     }
   }
 
@@ -38,7 +52,7 @@ export class LocalGauges implements GaugeWriter {
     return 0;
   }
 
-  get(metricType: string, jobId: string): number | undefined {
-    return this.latest.get(`${metricType}|${jobId}`)?.value;
+  get(metricType: string, jobId: string, labels?: Readonly<Record<string, string>>): number | undefined {
+    return this.latest.get(seriesKey(metricType, jobId, labels))?.value;
   }
 }

@@ -2,8 +2,9 @@
  * The triage dashboard: a fleet section (every job's forward progress, failures, idleness and
  * warnings), then one collapsible group per job of the catalog with its heartbeats, attempts by
  * outcome, attempt duration, forward-progress ratio and its logs (the job's Logs Explorer query
- * in a logs panel). Provider 6.50.0 has no saved Logs Explorer query resource; the logs panels and
- * the stack outputs carry the queries instead.
+ * in a logs panel), and last the per-step metrics the jobs write themselves (cleanup rows per step,
+ * e2e latency per step, modeler anomalies). Provider 6.50.0 has no saved Logs Explorer query
+ * resource; the logs panels and the stack outputs carry the queries instead.
  *
  * A dashboard holds at most 100 widgets (Cloud Monitoring's limit since May 2025), so a large
  * catalog spills over into further pages.
@@ -11,6 +12,14 @@
 import { Construct } from 'constructs';
 import type { ITerraformDependable } from 'cdktf';
 import { MonitoringDashboard } from '@cdktf/provider-google/lib/monitoring-dashboard';
+import {
+  cleanupWorker,
+  e2eDefault,
+  e2eRedirect,
+  e2eRevise,
+  e2eUserReport,
+  modelerWorker,
+} from '../../functions/catalog';
 import type { JobSpec } from '../../functions/core/job-spec';
 import { METRICS, SCHEDULER_FAILED_ATTEMPTS } from '../../functions/alerts/metrics';
 import { schedulerFailedAttemptsFilter } from '../../functions/alerts/log-filters';
@@ -206,6 +215,68 @@ function jobSection(spec: JobSpec, projectId: string): Widget[] {
   ];
 }
 
+/** The jobs that write per-step metrics, and the chart of each (functions/core/step-metrics.ts). */
+const STEP_CHARTS: readonly { readonly jobs: readonly string[]; readonly widget: () => Widget }[] = [
+  {
+    jobs: [cleanupWorker.id],
+    widget: () =>
+      chart(
+        'cleanup-worker: rows removed per step (last run)',
+        metricFilter(METRICS.cleanupRows.type),
+        {
+          alignmentPeriod: '300s',
+          perSeriesAligner: 'ALIGN_MAX',
+          crossSeriesReducer: 'REDUCE_MAX',
+          groupByFields: ['metric.label.step'],
+        },
+        { plotType: 'STACKED_BAR' },
+      ),
+  },
+  {
+    jobs: [e2eDefault.id, e2eRevise.id, e2eRedirect.id, e2eUserReport.id],
+    widget: () =>
+      chart(
+        'e2e probes: latency per step (last run)',
+        metricFilter(METRICS.e2eStepLatency.type),
+        {
+          alignmentPeriod: '300s',
+          perSeriesAligner: 'ALIGN_MAX',
+          crossSeriesReducer: 'REDUCE_MAX',
+          groupByFields: [JOB_LABEL, 'metric.label.step'],
+        },
+        { unit: 'ms' },
+      ),
+  },
+  {
+    jobs: [modelerWorker.id],
+    widget: () =>
+      chart('modeler-worker: realms with a code-claim anomaly', metricFilter(METRICS.modelerAnomalies.type), {
+        alignmentPeriod: '3600s',
+        perSeriesAligner: 'ALIGN_MAX',
+        crossSeriesReducer: 'REDUCE_MAX',
+      }),
+  },
+];
+
+/** What the steps themselves report in the log: backlogs, anomalies, probe leftovers. */
+const STEP_EVENTS_QUERY = [
+  'resource.type="cloud_run_revision"',
+  'jsonPayload.event=("cleanup_backlog" OR "codes_claimed_ratio_anomaly" OR "e2e_leftovers_removed")',
+].join('\n');
+
+/** The per-step charts of the deployed jobs, then the step events; nothing when none is deployed. */
+function stepMetricsSection(projectId: string, jobs: readonly JobSpec[]): Widget[] {
+  const deployed = new Set(jobs.map((spec) => spec.id));
+  const charts = STEP_CHARTS.filter((entry) => entry.jobs.some((id) => deployed.has(id))).map((entry) =>
+    entry.widget(),
+  );
+  if (charts.length === 0) return [];
+  return [
+    ...charts,
+    logsPanel('Step events: backlogs, anomalies, probe leftovers', STEP_EVENTS_QUERY, projectId),
+  ];
+}
+
 export interface DashboardPage {
   readonly displayName: string;
   readonly mosaicLayout: { readonly columns: number; readonly tiles: readonly Tile[] };
@@ -225,7 +296,8 @@ export function dashboardPages(
       title: `${spec.id}: ${spec.schedule.cron} (${spec.schedule.timeZone})`,
       widgets: jobSection(spec, projectId),
     })),
-  ];
+    { title: 'Per-step metrics', widgets: stepMetricsSection(projectId, jobs) },
+  ].filter((entry) => entry.widgets.length > 0);
   const pages: Tile[][] = [];
   let tiles: Tile[] = [];
   for (const { title, widgets } of sections) {

@@ -41,7 +41,7 @@ const LAST_USED_TTL_MS = 15 * 60_000;
 
 const hmac512 = (key: Buffer, data: string) => createHmac('sha512', key).update(data).digest();
 
-async function secretsOf(verifier: ApiKeyVerifier, type: string): Promise<Buffer[]> {
+export async function secretsOf(verifier: ApiKeyVerifier, type: string): Promise<Buffer[]> {
   const { rows } = await verifier.db.query<{ reference: string }>(
     'SELECT reference FROM secrets WHERE type = $1 AND deleted_at IS NULL ORDER BY active DESC, created_at DESC',
     [type],

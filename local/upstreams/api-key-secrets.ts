@@ -1,5 +1,6 @@
 /**
- * A first api_key_database_hmac and api_key_signature_hmac secret for a database that has none, so
+ * A first api_key_database_hmac, api_key_signature_hmac and phone_number_database_hmac secret (the
+ * last one hashes user reports' phone numbers) for a database that has none, so
  * the stand-ins and the probes have the keys a running ENX deployment always has. In ENX the
  * rotation service creates them (pkg/controller/rotation/handle_secrets_rotate.go rotateSecret:
  * 128 random bytes, the first secret of a type active at once); here rotation-worker takes over
@@ -12,6 +13,7 @@ import type { Db } from '../../functions/core/db';
 const FIRST_SECRETS = [
   { type: 'api_key_database_hmac', secretId: 'db-apikey-db-hmac' },
   { type: 'api_key_signature_hmac', secretId: 'db-apikey-sig-hmac' },
+  { type: 'phone_number_database_hmac', secretId: 'db-phone-number-hmac' },
 ] as const;
 
 const SECRET_BYTES = 128;

@@ -5,13 +5,17 @@
  * random id rather than ENX's JWT: nothing downstream reads it but this stand-in.
  *
  * Mirrors: internal/routes/apiserver.go (routes, device keys only), pkg/controller/verifyapi/verify.go
- * (400 code_invalid for an unknown or used code, 400 code_expired), pkg/controller/certapi/certificate.go
+ * (400 code_invalid for an unknown or used code, 400 code_expired, 412 unsupported_test_type for a code
+ * the phone does not accept, 400 invalid_test_type for an unknown accept entry), pkg/api/util.go
+ * (accepted test types), pkg/database/token.go (a user report's code claims its report once; a
+ * claimed or missing report reads as code_invalid), pkg/controller/certapi/certificate.go
  * (400 token_invalid for an unknown token, 400 token_expired for an expired or used one, 400
  * hmac_invalid for an HMAC that is not 32 bytes), pkg/api/api.go (error codes and body), and
  * api-key-auth.ts for the key check.
  */
 import { randomBytes } from 'node:crypto';
 import type { KeyManager } from '../../functions/ports';
+import type { DbClient } from '../../functions/core/db';
 import { withTransaction } from '../../functions/core/db';
 import { ENX_API_KEY_TYPE, requireApiKey } from './api-key-auth';
 import { isoDay } from '../../functions/jobs/e2e/tek';
@@ -42,26 +46,40 @@ export function deviceRoutes(options: DeviceApiOptions): Record<string, Route> {
       if (isReply(caller)) return caller;
       const code = field(body, 'code');
       if (typeof code !== 'string' || code === '') return apiError(400, 'code is missing', 'missing_code');
+      const accepted = acceptedTestTypes(field(body, 'accept'));
+      if (typeof accepted === 'string') return apiError(400, accepted, 'invalid_test_type');
       const digest = codeDigest(options.codeHmacKey, code);
       return withTransaction(db, async (client) => {
-        const { rows } = await client.query<{ test_type: string; symptom_date: Date | null }>(
-          `UPDATE verification_codes SET claimed = true, updated_at = $3
-            WHERE realm_id = $1 AND (code = $2 OR long_code = $2) AND NOT claimed AND deleted_at IS NULL
-              AND ((code = $2 AND expires_at > $3) OR (long_code = $2 AND long_expires_at > $3))
-            RETURNING test_type, symptom_date`,
+        const { rows: found } = await client.query<{
+          id: string;
+          claimed: boolean;
+          live: boolean;
+          test_type: string;
+          symptom_date: Date | null;
+          user_report_id: string | null;
+        }>(
+          `SELECT id, claimed, test_type, symptom_date, user_report_id,
+                  ((code = $2 AND expires_at > $3) OR (long_code = $2 AND long_expires_at > $3)) AS live
+             FROM verification_codes
+            WHERE realm_id = $1 AND (code = $2 OR long_code = $2) AND deleted_at IS NULL
+            FOR UPDATE`,
           [caller.realmId, digest, now],
         );
-        if (rows.length === 0) {
-          const { rows: known } = await client.query<{ claimed: boolean }>(
-            'SELECT claimed FROM verification_codes WHERE realm_id = $1 AND (code = $2 OR long_code = $2)',
-            [caller.realmId, digest],
-          );
-          if (known.length === 0) return apiError(400, 'verification code invalid', 'code_invalid');
-          // A used code reads as invalid, as ENX answers it (pkg/controller/verifyapi/verify.go).
-          return known[0].claimed
-            ? apiError(400, 'verification code invalid', 'code_invalid')
-            : apiError(400, 'verification code expired', 'code_expired');
+        const vc = found[0];
+        // A used code reads as invalid, as ENX answers it (pkg/controller/verifyapi/verify.go).
+        if (!vc || vc.claimed) return apiError(400, 'verification code invalid', 'code_invalid');
+        if (!vc.live) return apiError(400, 'verification code expired', 'code_expired');
+        if (!accepted.has(vc.test_type)) {
+          return apiError(412, 'verification code has unsupported test type', 'unsupported_test_type');
         }
+        if (vc.user_report_id !== null && !(await claimUserReport(client, vc.user_report_id))) {
+          return apiError(400, 'verification code invalid', 'code_invalid');
+        }
+        await client.query('UPDATE verification_codes SET claimed = true, updated_at = $2 WHERE id = $1', [
+          vc.id,
+          now,
+        ]);
+        const rows = [vc];
         const token = randomBytes(32).toString('base64url');
         // An "expired-token" fault hands out a token that expired a minute ago.
         const expiresAt = new Date(
@@ -159,3 +177,36 @@ export function deviceRoutes(options: DeviceApiOptions): Record<string, Route> {
 }
 
 class CertificateSigningError extends Error {}
+
+/** pkg/api/util.go GetAcceptedTestTypes: each accepted type brings the ones it may be upgraded to. */
+const ACCEPTS: Readonly<Record<string, readonly string[]>> = {
+  confirmed: ['confirmed'],
+  likely: ['confirmed', 'likely'],
+  negative: ['confirmed', 'likely', 'negative'],
+  'user-report': ['confirmed', 'user-report'],
+};
+
+/** The accepted set, or the refusal for a type ENX does not know. No list accepts all four. */
+function acceptedTestTypes(accept: unknown): Set<string> | string {
+  if (!Array.isArray(accept) || accept.length === 0) return new Set(Object.keys(ACCEPTS));
+  const accepted = new Set<string>();
+  for (const type of accept) {
+    const known = ACCEPTS[String(type).toLowerCase()];
+    if (!known) return `invalid accepted test type: ${String(type)}`;
+    for (const each of known) accepted.add(each);
+  }
+  return accepted;
+}
+
+/**
+ * pkg/database/token.go VerifyCodeAndIssueToken for a code with a user report: the report must
+ * exist and not be claimed yet; it is then marked claimed. An admin-issued report needs no nonce,
+ * and the probes send none, so nonces are not checked here. False reads as code_invalid.
+ */
+async function claimUserReport(client: DbClient, userReportId: string): Promise<boolean> {
+  const { rowCount } = await client.query(
+    'UPDATE user_reports SET code_claimed = true WHERE id = $1 AND NOT code_claimed AND NOT nonce_required',
+    [userReportId],
+  );
+  return (rowCount ?? 0) > 0;
+}

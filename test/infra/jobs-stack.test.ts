@@ -379,6 +379,18 @@ describe('settings that change the stack', () => {
     expect(watchdog?.service_config.environment_variables.OMITTED_JOBS).toBe('e2e-redirect');
   });
 
+  it('leaves e2e-user-report out the same way, for a realm that takes no admin-issued user reports', () => {
+    const { json } = synth(settingsFrom({ ENX_INFRA_OMITTED_JOBS: 'e2e-user-report' }));
+    const names = (type: string) => resources(json, type).map((body) => body.name as string);
+    expect(names('google_cloudfunctions2_function')).not.toContain('e2e-user-report');
+    expect(names('google_cloud_scheduler_job')).not.toContain('e2e-user-report');
+    expect(names('google_cloudfunctions2_function')).toContain('e2e-default');
+    const watchdog = resources(json, 'google_cloudfunctions2_function').find(
+      (f) => f.name === 'fleet-watchdog',
+    );
+    expect(watchdog?.service_config.environment_variables.OMITTED_JOBS).toBe('e2e-user-report');
+  });
+
   it('mounts an optional secret only when the settings name the secret that holds it', () => {
     const mounted = (json: Json) =>
       resources(json, 'google_cloudfunctions2_function')

@@ -29,6 +29,7 @@ export const BASE_JOB_ENV = {
   'e2e-default': E2E_FLOW_ENV,
   'e2e-revise': E2E_FLOW_ENV,
   'e2e-redirect': { ENX_REDIRECT_URL: 'https://e2e-realm.redirect.example.org' },
+  'e2e-user-report': E2E_FLOW_ENV,
   'emailer-anomalies': EMAILER_ENV,
   'emailer-sms-errors': EMAILER_ENV,
 };

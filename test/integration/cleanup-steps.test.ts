@@ -10,6 +10,8 @@ import { promisify } from 'node:util';
 import type { KeyManager } from '../../functions/ports';
 import { LocalKeyManager } from '../../functions/adapters/local-key-manager';
 import { ManualClock } from '../support/manual-clock';
+import type { LocalGauges } from '../../functions/ports/gauges';
+import { METRICS } from '../../functions/alerts/metrics';
 import { StepsFailedError } from '../../functions/core/errors';
 import type { Env } from '../../functions/core/config';
 import { cleanupConfig } from '../../functions/jobs/cleanup-worker/config';
@@ -83,7 +85,7 @@ async function cleanup(env: Env = {}, keyManager?: KeyManager) {
     purged: Record<string, number>;
     destroyedKeyVersions: string[];
   };
-  return { result, logs };
+  return { result, logs, gauges: context.adapters.gauges as LocalGauges };
 }
 
 /** Runs a cleanup that must fail; returns its StepsFailedError. */
@@ -226,6 +228,16 @@ describe('cleanup-worker steps', () => {
     const { result } = await cleanup();
     expect(await column(db(), 'tokens', 'token_id')).toEqual(['recent']);
     expect(result.purged).toEqual(purgedExactly({ VERIFICATION_TOKEN: 2 }));
+  });
+
+  it("writes the rows removed per step as the run's cleanup_rows metric, zeros included", async () => {
+    await insertRow(db(), 'tokens', { token_id: 'old', expires_at: older(24 * HOUR_MS) });
+    const { result, gauges } = await cleanup();
+    const written = Object.fromEntries(
+      CLEANUP_STEPS.map((step) => [step, gauges.get(METRICS.cleanupRows.type, 'cleanup-worker', { step })]),
+    );
+    expect(written).toEqual(result.purged);
+    expect(written.VERIFICATION_TOKEN).toBe(1);
   });
 
   it('step 5 MEMBERSHIP deletes only memberships with permissions = 0', async () => {

@@ -142,11 +142,18 @@ describe('signals to a loopback Cloud Monitoring', () => {
   it('writes started, then attempts, heartbeat and duration for a job run', async () => {
     const res = await harness.invoke('cleanup-worker', { scheduleTime: '2026-11-23T12:05:00Z' });
     expect(res.status).toBe(200);
-    expect(types()).toEqual([
-      [METRICS.attemptsStarted.type],
-      [METRICS.attempts.type, METRICS.heartbeat.type, METRICS.attemptDuration.type],
-    ]);
-    expect(fake.requests[1].timeSeries[0].resource).toEqual({
+    const [started, steps, finished] = types();
+    expect(started).toEqual([METRICS.attemptsStarted.type]);
+    // The job's own per-step gauges, one series per cleanup step, labelled with the step.
+    expect(new Set(steps)).toEqual(new Set([METRICS.cleanupRows.type]));
+    expect(
+      fake.requests[1].timeSeries.map(
+        (series) => (series.metric as { labels: { step: string } }).labels.step,
+      ),
+    ).toEqual(expect.arrayContaining(['VERIFICATION_CODE', 'TOKEN_SIGNING_KEY', 'JOB_LEDGER']));
+    expect(finished).toEqual([METRICS.attempts.type, METRICS.heartbeat.type, METRICS.attemptDuration.type]);
+    expect(types()).toHaveLength(3);
+    expect(fake.requests[2].timeSeries[0].resource).toEqual({
       type: 'generic_task',
       labels: {
         project_id: 'enx-test-project',

@@ -13,6 +13,8 @@ import { onlyAdapters } from '../support/only-adapters';
 import type { RateLimiter } from '../../functions/ports';
 import { rateLimiterConfig } from '../../functions/adapters/rate-limiter';
 import { noopRateLimiter } from '../../functions/ports/rate-limiter';
+import { LocalGauges } from '../../functions/ports/gauges';
+import { METRICS } from '../../functions/alerts/metrics';
 import { RedisRateLimiter } from '../../functions/adapters/redis-rate-limiter';
 import { ManualClock } from '../support/manual-clock';
 import type { Env } from '../../functions/core/config';
@@ -116,7 +118,9 @@ async function audits() {
   return rows;
 }
 
-function run(options: { env?: Env; rateLimiter?: RateLimiter; clock?: ManualClock } = {}): {
+function run(
+  options: { env?: Env; rateLimiter?: RateLimiter; clock?: ManualClock; gauges?: LocalGauges } = {},
+): {
   promise: Promise<JobResult>;
   logs: ReturnType<typeof memoryWriter>;
 } {
@@ -132,7 +136,10 @@ function run(options: { env?: Env; rateLimiter?: RateLimiter; clock?: ManualCloc
     secrets: new SecretRegistry(),
     tick: { id: now.toISOString(), scheduledAt: now, manual: false },
     attempt: 1,
-    adapters: onlyAdapters({ rateLimiter: options.rateLimiter ?? limiter }),
+    adapters: onlyAdapters({
+      rateLimiter: options.rateLimiter ?? limiter,
+      ...(options.gauges ? { gauges: options.gauges } : {}),
+    }),
   };
   const config = modelerConfig.parse({ RATE_LIMIT_TYPE: 'REDIS', ...HMAC_ENV, ...options.env });
   return { promise: runModeler(context, config), logs };
@@ -358,10 +365,13 @@ describe('modeler-worker: code-claim-ratio anomalies', () => {
     await stats(1, claims(40));
     await stats(2, claims(40));
     await stats(3, claims(75));
-    const { promise, logs } = run();
+    const gauges = new LocalGauges();
+    const { promise, logs } = run({ gauges });
     expect(await promise).toMatchObject({
       anomaly: { modelled: 3, tooLittleData: 0, updated: 3, anomalousRealms: [1] },
     });
+    // The anomaly count is also the run's metric, for the dashboard.
+    expect(gauges.get(METRICS.modelerAnomalies.type, 'modeler-worker')).toBe(1);
     expect(await realmColumns(1)).toMatchObject({
       last: '0.40000000',
       mean: '0.80000000',

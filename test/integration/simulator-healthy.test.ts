@@ -29,6 +29,7 @@ describe('simulator: a healthy fleet for 7 simulated days', () => {
   const start = Date.parse('2026-03-27T00:00:00Z');
   let result: SimulationResult;
   beforeAll(async () => {
+    // A week of 13 jobs' ticks (about 13,600); a limit, not a measurement: the machine is shared.
     result = await run({ startMs: start, endMs: start + 7 * DAY, seed: 42, faults: [] });
     // A guard, not a measurement: a simulated week of 11,500 ticks takes 4-5 minutes on a shared
     // 2-core machine.

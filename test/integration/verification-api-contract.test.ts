@@ -98,3 +98,72 @@ describe('admin API', () => {
     });
   });
 });
+
+/**
+ * User reports issued through the admin API, as e2e-user-report issues them (pkg/controller/issueapi
+ * validate_code.go, gen_code.go, handle_issue.go; pkg/database/vercode.go and token.go; pkg/api/util.go).
+ */
+describe('user reports', () => {
+  const PHONE = '+18558361987';
+  const report = (body: Record<string, unknown> = {}) =>
+    admin('/api/issue', { testType: 'user-report', phone: PHONE, ...body });
+
+  it('issues a short-lived code tied to a new report of the phone', async () => {
+    const issued = await report();
+    expect(issued.status).toBe(200);
+    expect(issued.body).toMatchObject({ code: expect.any(String), uuid: expect.any(String) });
+    expect(issued.body.longExpiresAtTimestamp).toBe(issued.body.expiresAtTimestamp);
+    const { rows } = await world.db.pool.query<{ code_claimed: boolean; nonce_required: boolean }>(
+      `SELECT r.code_claimed, r.nonce_required FROM user_reports r
+         JOIN verification_codes c ON c.user_report_id = r.id WHERE c.uuid = $1`,
+      [issued.body.uuid],
+    );
+    expect(rows).toEqual([{ code_claimed: false, nonce_required: false }]);
+  });
+
+  it('answers a phone already reported 200 with only the expiry, issuing nothing', async () => {
+    expect((await report()).status).toBe(200);
+    const again = await report();
+    expect(again.status).toBe(200);
+    expect(Object.keys(again.body).sort()).toEqual(['expiresAt', 'expiresAtTimestamp', 'padding']);
+    const { rows } = await world.db.pool.query(
+      "SELECT 1 FROM verification_codes WHERE test_type = 'user-report'",
+    );
+    expect(rows).toHaveLength(1);
+  });
+
+  it('refuses a report without a phone 400 missing_phone, and a malformed phone 400 phone_number_invalid', async () => {
+    expect(await admin('/api/issue', { testType: 'user-report' })).toEqual({
+      status: 400,
+      body: enxError('phone number is required when initiating a user report', 'missing_phone'),
+    });
+    expect((await report({ phone: '555-1234' })).body).toMatchObject({ errorCode: 'phone_number_invalid' });
+  });
+
+  it('refuses a realm that does not allow admin-issued user reports 400 unsupported_test_type', async () => {
+    await world.db.pool.query('UPDATE realms SET allow_admin_user_report = false WHERE is_e2e');
+    expect(await report()).toEqual({
+      status: 400,
+      body: enxError('unsupported test type: user-report', 'unsupported_test_type'),
+    });
+  });
+
+  it('verifies a user-report code only when the phone accepts user-report, and claims its report once', async () => {
+    const issued = await report();
+    expect(await device('/api/verify', { code: issued.body.code, accept: ['confirmed'] })).toEqual({
+      status: 412,
+      body: enxError('verification code has unsupported test type', 'unsupported_test_type'),
+    });
+    const verified = await device('/api/verify', { code: issued.body.code, accept: ['user-report'] });
+    expect(verified).toMatchObject({ status: 200, body: { testtype: 'user-report' } });
+    const { rows } = await world.db.pool.query('SELECT code_claimed FROM user_reports');
+    expect(rows).toEqual([{ code_claimed: true }]);
+  });
+
+  it('refuses an accept entry ENX does not know 400 invalid_test_type', async () => {
+    expect(await device('/api/verify', { code: '00000000', accept: ['positive'] })).toEqual({
+      status: 400,
+      body: enxError('invalid accepted test type: positive', 'invalid_test_type'),
+    });
+  });
+});

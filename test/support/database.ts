@@ -21,13 +21,18 @@ async function admin<T>(work: (client: Client) => Promise<T>): Promise<T> {
   }
 }
 
-export async function createTestDatabase(poolSize = 10): Promise<TestDatabase> {
+/** empty: a database with nothing in it (template0) instead of a clone of the migrated template. */
+export async function createTestDatabase(
+  poolSize = 10,
+  options: { empty?: boolean } = {},
+): Promise<TestDatabase> {
   const adminUrl = process.env.ENX_TEST_PG_ADMIN_URL;
   const template = process.env.ENX_TEST_PG_TEMPLATE;
   if (!adminUrl || !template)
     throw new Error('test Postgres is not running: run the tests through jest (npm test)');
   const name = `enx_test_${randomBytes(5).toString('hex')}`;
-  await admin((client) => client.query(`CREATE DATABASE ${name} TEMPLATE ${template}`));
+  const source = options.empty ? 'template0' : template;
+  await admin((client) => client.query(`CREATE DATABASE ${name} TEMPLATE ${source}`));
   const url = adminUrl.replace(/\/postgres$/, `/${name}`);
   const pool = new Pool({ connectionString: url, max: poolSize });
   pool.on('error', () => undefined);

@@ -6,7 +6,7 @@
  */
 import { Pool } from 'pg';
 import { startEmbeddedPostgres } from '../../local/embedded-postgres';
-import { migrate } from '../../functions/db/migrate';
+import { migrateLocal } from '../../local/migrate';
 import { ensureSystemTools, TEST_TOOLS } from '../../local/system-tools';
 
 export const TEMPLATE_DATABASE = 'enx_jobs_template';
@@ -17,7 +17,7 @@ export default async function globalSetup(): Promise<void> {
   await server.createDatabase(TEMPLATE_DATABASE);
   const pool = new Pool({ connectionString: server.url(TEMPLATE_DATABASE) });
   try {
-    await migrate(pool);
+    await migrateLocal(pool);
   } finally {
     await pool.end();
   }

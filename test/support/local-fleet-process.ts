@@ -125,13 +125,16 @@ export interface LocalFleet {
  * Starts `node --import tsx local/main.ts --run-now --port 0 --data-dir <tmp>` and resolves once it
  * has printed its status URL. On failure everything it started is stopped again.
  */
-export async function startLocalFleet(limitMs: number): Promise<LocalFleet> {
+export async function startLocalFleet(
+  limitMs: number,
+  extraArgs: readonly string[] = [],
+): Promise<LocalFleet> {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'enx-fleet-test-'));
   // mkdtemp makes it 0700; as root, PostgreSQL runs as the postgres user, which must reach <dataDir>/pg.
   chmodSync(dataDir, 0o755);
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', 'local/main.ts', '--run-now', '--port', '0', '--data-dir', dataDir],
+    ['--import', 'tsx', 'local/main.ts', '--run-now', '--port', '0', '--data-dir', dataDir, ...extraArgs],
     { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env } },
   );
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));

@@ -75,7 +75,7 @@ export async function startE2eWorld(database?: TestDatabase): Promise<E2eWorld> 
 /** Tables the probes and stand-ins write, emptied between tests. */
 export async function resetE2eTables(world: E2eWorld): Promise<void> {
   await world.db.pool.query(
-    'TRUNCATE realms, authorized_apps, mobile_apps, verification_codes, tokens, signing_keys, audit_entries RESTART IDENTITY CASCADE',
+    'TRUNCATE realms, authorized_apps, mobile_apps, verification_codes, user_reports, tokens, signing_keys, audit_entries RESTART IDENTITY CASCADE',
   );
   world.upstreams.faults.clear();
   world.setNow(undefined);

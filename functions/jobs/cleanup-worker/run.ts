@@ -10,7 +10,10 @@
  * others leave, and what is left over is the next tick's. A backlog is reported (result
  * `backlogSteps`, a warning), not a failure: the run did its share and the next one goes on.
  */
+import { METRICS } from '../../alerts/metrics';
+import { cleanupWorker } from '../../catalog';
 import type { JobContext, JobResult } from '../../core/job-spec';
+import { stepPoints, writeJobMetrics } from '../../core/step-metrics';
 import { runStepsInSlices } from '../../core/steps';
 import type { SlicedReport } from '../../core/steps';
 import type { CleanupConfig } from './config';
@@ -47,5 +50,8 @@ export async function runCleanup(context: JobContext, config: CleanupConfig): Pr
       { event: 'cleanup_backlog', steps: report.incomplete },
     );
   }
-  return summarise(report);
+  const result = summarise(report);
+  const purged = result.purged as Record<string, number>;
+  await writeJobMetrics(context, stepPoints(METRICS.cleanupRows, cleanupWorker.id, purged));
+  return result;
 }

@@ -5,7 +5,9 @@
  *   HMAC the keys → get a certificate (device API) → publish the keys (key server)
  *
  * once for e2e-default; for e2e-revise twice, the second time as a revision: a new code, testType
- * confirmed after likely, the first publish's revision token and one more key. And the redirect
+ * confirmed after likely, the first publish's revision token and one more key; for e2e-user-report
+ * once, with testType user-report and always the test phone (ENX refuses a user report without a
+ * phone: pkg/database/vercode.go SaveVerificationCode, ErrRequiresPhoneNumber). And the redirect
  * service's checks for e2e-redirect. Every call is a named, timed step of the Probe; each
  * building block is exported so tests can stop a flow between steps (say, rotate a key between
  * getting a certificate and publishing it).
@@ -32,7 +34,17 @@ export interface ApiKeys {
   readonly device: string;
 }
 
-export type TestType = 'confirmed' | 'likely';
+export type TestType = 'confirmed' | 'likely' | 'user-report';
+
+/**
+ * What the phone accepts when verifying (pkg/api/util.go GetAcceptedTestTypes): the code probes
+ * accept the usual three; a user-report code is accepted only when user-report is asked for.
+ */
+const ACCEPT: Readonly<Record<TestType, readonly string[]>> = {
+  confirmed: ['confirmed', 'likely', 'negative'],
+  likely: ['confirmed', 'likely', 'negative'],
+  'user-report': ['user-report'],
+};
 
 export interface IssuedCode {
   readonly code: string;
@@ -61,7 +73,7 @@ export function issueCode(
       symptomDate: isoDay(new Date(now.getTime() - 2 * DAY_MS)),
       tzOffset: 0,
       externalIssuerID: '',
-      ...(targets.skipSms ? {} : { phone: TEST_PHONE }),
+      ...(targets.skipSms && testType !== 'user-report' ? {} : { phone: TEST_PHONE }),
     },
     expected: 'HTTP 200 with a code and its uuid',
   };
@@ -86,7 +98,7 @@ export function verifyCode(
     method: 'POST',
     url: `${targets.deviceApi}/api/verify`,
     headers: { 'X-API-Key': keys.device },
-    body: { code, accept: ['confirmed', 'likely', 'negative'] },
+    body: { code, accept: ACCEPT[testType] },
     expected: `HTTP 200 with a verification token for a ${testType} test`,
   };
   return probe.step(step, () =>
@@ -180,7 +192,13 @@ export function publishKeys(
   );
 }
 
-export type CodeFlow = 'default' | 'revise';
+export type CodeFlow = 'default' | 'revise' | 'user-report';
+
+const FIRST_TEST_TYPE: Readonly<Record<CodeFlow, TestType>> = {
+  default: 'confirmed',
+  revise: 'likely',
+  'user-report': 'user-report',
+};
 
 export interface CodeFlowResult {
   readonly iterations: number;
@@ -198,7 +216,7 @@ export async function runCodeFlow(
   const teks = generateKeys(now);
   const passes = flow === 'revise' ? 2 : 1;
   let revisionToken: string | undefined;
-  let testType: TestType = flow === 'revise' ? 'likely' : 'confirmed';
+  let testType: TestType = FIRST_TEST_TYPE[flow];
   for (let pass = 1; pass <= passes; pass += 1) {
     const name = (step: string) => (pass === 1 ? step : `revise.${step}`);
     const issued = await issueCode(probe, name('issue'), targets, keys, testType, now);

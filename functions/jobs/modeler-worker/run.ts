@@ -9,8 +9,11 @@
  * (consistent on its own) and the run fails; the retry models again and pushes again, since every
  * run pushes every modelled realm's quota, changed or not.
  */
+import { METRICS } from '../../alerts/metrics';
+import { modelerWorker } from '../../catalog';
 import { DAY_MS } from '../../core/duration';
 import type { JobContext, JobResult } from '../../core/job-spec';
+import { writeJobMetrics } from '../../core/step-metrics';
 import { runSteps } from '../../core/steps';
 import type { Step, StepReport } from '../../core/steps';
 import { describeError } from '../../core/errors';
@@ -197,5 +200,10 @@ export async function runModeler(context: JobContext, config: ModelerConfig): Pr
       },
     };
   };
-  return summarise(await runSteps(steps, { logger, signal: context.abortSignal, summarise }));
+  const result = summarise(await runSteps(steps, { logger, signal: context.abortSignal, summarise }));
+  const anomalous = (result.anomaly as { anomalousRealms: readonly number[] }).anomalousRealms.length;
+  await writeJobMetrics(context, [
+    { metric: METRICS.modelerAnomalies, jobId: modelerWorker.id, value: anomalous },
+  ]);
+  return result;
 }

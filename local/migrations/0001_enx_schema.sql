@@ -1,7 +1,8 @@
 -- The tables of the Exposure Notifications verification server that the jobs read and write, with
--- the server's own table names, column names and types (see ../shared/reference/enx-jobs.md §9), so
--- the jobs run unchanged against an existing ENX database. On an existing database every statement
--- here is a no-op (IF NOT EXISTS); only columns the jobs touch are declared.
+-- the server's own table names, column names and types (see /work/shared/reference/enx-jobs.md §9), so
+-- the jobs run unchanged against an existing ENX database. Local only: it stands in for ENX's own
+-- migrations where there is no ENX database (local/migrate.ts skips it when ENX's tables exist, and
+-- npm run migrate never applies it); only columns the jobs touch are declared.
 --
 -- Differences from the server's schema, all additive: the server enables uuid-ossp for
 -- uuid_generate_v4(); gen_random_uuid() (built in since PostgreSQL 13) produces the same kind of

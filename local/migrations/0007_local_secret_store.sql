@@ -1,6 +1,6 @@
 -- The local secret store (local mode and tests only): Secret Manager's secrets and versions, with the
--- payload kept in the database because there is no Secret Manager locally. On a production database
--- these tables exist but stay empty.
+-- payload kept in the database because there is no Secret Manager locally. Local only
+-- (local/migrate.ts), never created in a production database.
 
 CREATE TABLE IF NOT EXISTS enx_jobs_local_secrets (
   -- projects/<project>/secrets/<secretId>

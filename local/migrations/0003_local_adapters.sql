@@ -1,5 +1,5 @@
--- Storage for the local stand-ins of Google services (local mode and tests only). On a production
--- database these tables exist but stay empty.
+-- Storage for the local stand-ins of Google services: local only (local/migrate.ts), never created in
+-- a production database.
 
 CREATE TABLE IF NOT EXISTS enx_jobs_local_kms_keys (
   name text PRIMARY KEY,
