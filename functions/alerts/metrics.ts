@@ -77,6 +77,15 @@ export const METRICS = {
     description: 'Ticks whose last allowed retry failed.',
     writer: 'runtime',
   },
+  refusedRequests: {
+    type: `${METRIC_PREFIX}/refused_requests`,
+    kind: 'CUMULATIVE',
+    valueType: 'INT64',
+    unit: '1',
+    labels: [{ key: 'reason', description: 'auth, method, path, body, tick or misconfigured' }],
+    description: 'Requests refused before the job ran, by reason.',
+    writer: 'runtime',
+  },
   forwardProgress: {
     type: `${METRIC_PREFIX}/forward_progress_ratio`,
     kind: 'GAUGE',

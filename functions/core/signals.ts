@@ -23,9 +23,23 @@ export interface AttemptFinished extends AttemptStarted {
   readonly exhausted: boolean;
 }
 
+/**
+ * Why a request was refused before the job ran (the refused_requests metric's reason label):
+ * auth (token), method (405), path (404), body (413), tick (a schedule time that is not a due tick
+ * of the job's cron), misconfigured (this instance cannot judge the request).
+ */
+export type RefusalReason = 'auth' | 'method' | 'path' | 'body' | 'tick' | 'misconfigured';
+
+export interface RequestRefused {
+  readonly jobId: string;
+  readonly reason: RefusalReason;
+  readonly at: Date;
+}
+
 export interface SignalSink {
   attemptStarted(signal: AttemptStarted): Promise<void>;
   attemptFinished(signal: AttemptFinished): Promise<void>;
+  requestRefused(signal: RequestRefused): Promise<void>;
 }
 
 /** Per-job tallies kept in memory for the local status page. */
@@ -35,6 +49,8 @@ export interface JobTally {
   failed: number;
   skipped: number;
   exhausted: number;
+  /** Requests refused before the job ran, by reason. */
+  refused: Partial<Record<RefusalReason, number>>;
   lastSuccessAt?: string;
   lastFinished?: AttemptFinished;
 }
@@ -48,7 +64,7 @@ export class LocalSignalSink implements SignalSink {
   private tally(jobId: string): JobTally {
     let tally = this.tallies.get(jobId);
     if (!tally) {
-      tally = { started: 0, succeeded: 0, failed: 0, skipped: 0, exhausted: 0 };
+      tally = { started: 0, succeeded: 0, failed: 0, skipped: 0, exhausted: 0, refused: {} };
       this.tallies.set(jobId, tally);
     }
     return tally;
@@ -67,11 +83,17 @@ export class LocalSignalSink implements SignalSink {
     this.finished.push(signal);
     if (this.finished.length > this.keep) this.finished.splice(0, this.finished.length - this.keep);
   }
+
+  async requestRefused(signal: RequestRefused): Promise<void> {
+    const refused = this.tally(signal.jobId).refused;
+    refused[signal.reason] = (refused[signal.reason] ?? 0) + 1;
+  }
 }
 
 export const discardSignals: SignalSink = {
   attemptStarted: async () => undefined,
   attemptFinished: async () => undefined,
+  requestRefused: async () => undefined,
 };
 
 /** Sends to several sinks; used when local mode wants both the tallies and another sink. */
@@ -81,12 +103,14 @@ export function fanOut(...sinks: SignalSink[]): SignalSink {
       void (await Promise.all(sinks.map((sink) => sink.attemptStarted(signal)))),
     attemptFinished: async (signal) =>
       void (await Promise.all(sinks.map((sink) => sink.attemptFinished(signal)))),
+    requestRefused: async (signal) =>
+      void (await Promise.all(sinks.map((sink) => sink.requestRefused(signal)))),
   };
 }
 
 /** A sink whose failures are logged as warnings and swallowed: metrics never fail a job. */
 export function guarded(sink: SignalSink, logger: Logger): SignalSink {
-  const warn = (error: unknown, signal: AttemptStarted) =>
+  const warn = (error: unknown, signal: { jobId: string }) =>
     logger.warn('could not record job metrics; the job outcome is unaffected', {
       event: 'metrics_write_failed',
       job: signal.jobId,
@@ -102,6 +126,10 @@ export function guarded(sink: SignalSink, logger: Logger): SignalSink {
     attemptFinished: (signal) =>
       Promise.resolve()
         .then(() => sink.attemptFinished(signal))
+        .catch((error) => warn(error, signal)),
+    requestRefused: (signal) =>
+      Promise.resolve()
+        .then(() => sink.requestRefused(signal))
         .catch((error) => warn(error, signal)),
   };
 }
