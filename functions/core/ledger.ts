@@ -6,7 +6,8 @@
 import type { Db, DbClient } from './db';
 import type { Tick } from './tick';
 
-export type AttemptState = 'running' | 'succeeded' | 'failed' | 'abandoned' | 'skipped' | 'duplicate';
+export type AttemptState =
+  'running' | 'succeeded' | 'failed' | 'abandoned' | 'skipped' | 'duplicate' | 'deferred';
 export type TickState = 'running' | 'succeeded' | 'failed' | 'exhausted' | 'skipped';
 
 export interface AttemptIdentity {
@@ -194,4 +195,45 @@ export async function recordNonRun(
       identity.trace ?? null,
     ],
   );
+}
+
+/**
+ * Records a must-run tick turned away because another tick holds the lock. It uses up one of the
+ * tick's scheduler attempts (the scheduler retries it), so the tick's attempt count grows and its
+ * last allowed attempt exhausts it, as a failed one would. A tick that already succeeded is left
+ * alone (attempt 0).
+ */
+export async function recordDeferral(
+  db: Db,
+  identity: AttemptIdentity,
+  reason: string,
+  maxAttempts: number,
+): Promise<{ attempt: number; exhausted: boolean }> {
+  const { rows } = await db.query<{ attempt: number; exhausted: boolean }>(
+    `WITH tick AS (
+       INSERT INTO enx_jobs_ticks AS t (job_id, tick_id, scheduled_at, manual, state, attempts, first_started_at, last_finished_at, last_error)
+       VALUES ($1, $2, $3, $4, CASE WHEN $8::integer <= 1 THEN 'exhausted' ELSE 'failed' END, 1, $5, $5, $6)
+       ON CONFLICT (job_id, tick_id) DO UPDATE SET
+         attempts = t.attempts + 1,
+         state = CASE WHEN t.attempts + 1 >= $8::integer THEN 'exhausted' ELSE 'failed' END,
+         last_finished_at = $5, last_error = $6
+       WHERE t.state <> 'succeeded'
+       RETURNING t.attempts, t.state
+     )
+     INSERT INTO enx_jobs_attempts (job_id, tick_id, attempt, state, started_at, finished_at, duration_ms, error, exhausted, execution_id, trace)
+     SELECT $1, $2, tick.attempts, 'deferred', $5, $5, 0, $6, tick.state = 'exhausted', $7, $9 FROM tick
+     RETURNING attempt, exhausted`,
+    [
+      identity.jobId,
+      identity.tick.id,
+      identity.tick.scheduledAt,
+      identity.tick.manual,
+      identity.now,
+      reason,
+      identity.executionId ?? null,
+      maxAttempts,
+      identity.trace ?? null,
+    ],
+  );
+  return rows[0] ?? { attempt: 0, exhausted: false };
 }
