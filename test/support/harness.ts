@@ -92,12 +92,12 @@ export async function createHarness(options: HarnessOptions = {}): Promise<Harne
       ...options.overrides,
     },
   );
-  const names = new Map<string, string>();
+  const names = new Map<string, { name: string; method: 'GET' | 'POST' }>();
   registrations += 1;
   for (const definition of options.definitions ?? jobDefinitions) {
     const name = `${definition.spec.id}_${registrations}`;
     functions.http(name, createJobHandler(definition, runtime));
-    names.set(definition.spec.id, name);
+    names.set(definition.spec.id, { name, method: definition.spec.httpMethod });
   }
   const token = (overrides: Partial<Parameters<TokenIssuer['mint']>[0]> = {}) =>
     issuer.mint({ audience: AUDIENCE, email: INVOKER, now: options.clock?.now(), ...overrides });
@@ -110,9 +110,11 @@ export async function createHarness(options: HarnessOptions = {}): Promise<Harne
     logs,
     token,
     async invoke(jobId, invoke = {}) {
-      const name = names.get(jobId);
-      if (!name) throw new Error(`job ${jobId} is not registered in this harness`);
-      let call = request(getTestServer(name)).get('/');
+      const target = names.get(jobId);
+      if (!target) throw new Error(`job ${jobId} is not registered in this harness`);
+      // The job's own method, as Cloud Scheduler calls it.
+      const server = request(getTestServer(target.name));
+      let call = target.method === 'POST' ? server.post('/') : server.get('/');
       const bearer = invoke.token === undefined ? await token() : invoke.token;
       if (bearer !== null) call = call.set('Authorization', `Bearer ${bearer}`);
       if (invoke.scheduleTime) call = call.set('X-CloudScheduler-ScheduleTime', invoke.scheduleTime);
