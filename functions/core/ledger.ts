@@ -135,7 +135,47 @@ export async function abandonOrphans(
   now: Date,
   maxAttempts: number,
 ): Promise<AbandonedAttempt[]> {
-  const { rows } = await client.query<{
+  return abandonWhere(client, 'job_id = $1', jobId, now, maxAttempts, ORPHAN_ERROR);
+}
+
+const ORPHAN_ERROR =
+  'the instance running this attempt stopped before it finished (crash, kill, lost connection or hang)';
+
+/** Attempts still marked running past their deadline (plus graceMs): the watchdog's to settle. */
+export async function findOverdueAttempts(
+  db: Db,
+  now: Date,
+  graceMs: number,
+): Promise<{ id: string; jobId: string; holderPid: number | null }[]> {
+  const { rows } = await db.query<{ id: string; job_id: string; holder_pid: number | null }>(
+    `SELECT id, job_id, holder_pid FROM enx_jobs_attempts
+      WHERE state = 'running' AND deadline_at < $1::timestamptz - make_interval(secs => $2::double precision / 1000)
+      ORDER BY id`,
+    [now, graceMs],
+  );
+  return rows.map((row) => ({ id: row.id, jobId: row.job_id, holderPid: row.holder_pid }));
+}
+
+/** Marks one attempt abandoned, if it is still running (it may have finished meanwhile). */
+export async function abandonAttempt(
+  db: Db,
+  attemptId: string,
+  now: Date,
+  maxAttempts: number,
+  error: string,
+): Promise<AbandonedAttempt | undefined> {
+  return (await abandonWhere(db, 'id = $1', attemptId, now, maxAttempts, error))[0];
+}
+
+async function abandonWhere(
+  db: Db | DbClient,
+  condition: 'job_id = $1' | 'id = $1',
+  key: string,
+  now: Date,
+  maxAttempts: number,
+  error: string,
+): Promise<AbandonedAttempt[]> {
+  const { rows } = await db.query<{
     tick_id: string;
     attempt: number;
     exhausted: boolean;
@@ -145,19 +185,18 @@ export async function abandonOrphans(
        UPDATE enx_jobs_attempts
           SET state = 'abandoned', finished_at = $2,
               duration_ms = GREATEST(0, EXTRACT(EPOCH FROM ($2::timestamptz - started_at)) * 1000)::integer,
-              error = 'the instance running this attempt stopped before it finished (crash, kill, lost connection or hang)',
-              exhausted = attempt >= $3
-        WHERE job_id = $1 AND state = 'running'
-        RETURNING tick_id, attempt, exhausted, started_at, error
+              error = $4, exhausted = attempt >= $3
+        WHERE ${condition} AND state = 'running'
+        RETURNING job_id, tick_id, attempt, exhausted, started_at, error
      ), ticks AS (
        UPDATE enx_jobs_ticks t
           SET state = CASE WHEN abandoned.exhausted THEN 'exhausted' ELSE 'failed' END,
               last_finished_at = $2, last_error = abandoned.error
          FROM abandoned
-        WHERE t.job_id = $1 AND t.tick_id = abandoned.tick_id AND t.state = 'running'
+        WHERE t.job_id = abandoned.job_id AND t.tick_id = abandoned.tick_id AND t.state = 'running'
      )
      SELECT tick_id, attempt, exhausted, started_at FROM abandoned`,
-    [jobId, now, maxAttempts],
+    [key, now, maxAttempts, error],
   );
   return rows.map((row) => ({
     tickId: row.tick_id,
