@@ -12,6 +12,7 @@
  *   appsync  (c) appsync-worker syncing a 10,000-app feed: time and statements issued
  *   stats    (d) stats-puller-worker over 1,000 realms against a 50 ms key server vs the ideal
  *   fairness (e) cleanup-worker under a 2,000,000-row backlog in step 1: later steps run every tick
+ *   duplicates (f) 50 duplicate deliveries a second for 10 s: p99 vs a bare handler, DB connections
  *   --quick  fewer calls and 100,000 rows instead of 1,000,000
  */
 import './env';
@@ -33,10 +34,11 @@ import type { RuntimeOverheadResult } from './runtime-overhead';
 import { formatAppsyncBench, runAppsyncBench } from './appsync-sync';
 import { formatStatsPullerBench, runStatsPullerBench } from './stats-puller';
 import { formatCleanupFairness, runCleanupFairness } from './cleanup-fairness';
+import { formatDuplicateLoad, runDuplicateLoad } from './duplicate-load';
 import type { Cell } from './stats';
 import { fmt, fmtInt, table, verdict } from './stats';
 
-const BENCHES = ['runtime', 'purge', 'appsync', 'stats', 'fairness'] as const;
+const BENCHES = ['runtime', 'purge', 'appsync', 'stats', 'fairness', 'duplicates'] as const;
 type BenchName = (typeof BENCHES)[number];
 
 /** A bench that is still running after this long is stuck: stop Postgres and give up. */
@@ -49,6 +51,7 @@ const USAGE = `usage: npm run bench -- [--quick] [${BENCHES.join('] [')}]
   appsync  appsync-worker syncing a 10,000-app feed (2,000 with --quick)
   stats    stats-puller-worker over 1,000 realms (200 with --quick), key server answering in 50 ms
   fairness cleanup-worker with 2,000,000 expired API keys in step 1 (200,000 with --quick)
+  duplicates 50 deliveries a second of one tick for 10 s (5 s with --quick): p99, DB connections
   --quick  fewer calls, 100,000 rows instead of 1,000,000`;
 
 interface Args {
@@ -208,6 +211,18 @@ async function main(): Promise<number> {
       });
       log('');
       log(formatCleanupFairness(fairness));
+    }
+    if (args.benches.includes('duplicates')) {
+      log('\n(f) duplicate deliveries under load');
+      const duplicates = await runDuplicateLoad({
+        pg,
+        template: TEMPLATE,
+        log,
+        ratePerSecond: 50,
+        seconds: args.quick ? 5 : 10,
+      });
+      log('');
+      log(formatDuplicateLoad(duplicates));
     }
     if (args.benches.includes('purge')) {
       log('\n(b) cleanup purge throughput (VERIFICATION_CODE step)');
