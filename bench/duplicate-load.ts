@@ -14,10 +14,8 @@
  * Bounded: a fixed number of requests, each with a timeout; the bench stops by itself.
  */
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import * as functions from '@google-cloud/functions-framework';
-import { getTestServer } from '@google-cloud/functions-framework/testing';
 import { Pool } from 'pg';
 import { cleanupWorker } from '../functions/catalog';
 import { noConfig } from '../functions/core/config';
@@ -26,6 +24,7 @@ import { defineJob } from '../functions/core/job-spec';
 import { Runtime } from '../functions/core/runtime';
 import type { PostgresServer } from '../local/embedded-postgres';
 import { startTokenIssuer } from '../local/token-issuer';
+import { closeServer, listen } from './runtime-overhead';
 import { fmt, fmtInt, percentile, table } from './stats';
 
 const INVOKER = 'scheduler-invoker@enx-bench-project.iam.gserviceaccount.com';
@@ -219,20 +218,6 @@ function latencies(side: Side) {
     p99: percentile(side.latencies, 99),
     max: Math.max(...side.latencies),
   };
-}
-
-async function listen(name: string): Promise<{ server: http.Server; port: number }> {
-  const server = getTestServer(name) as http.Server;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  return { server, port: (server.address() as AddressInfo).port };
-}
-
-async function closeServer(server: http.Server): Promise<void> {
-  server.closeAllConnections();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
 }
 
 export function formatDuplicateLoad(result: DuplicateLoadResult): string {

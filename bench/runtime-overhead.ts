@@ -111,7 +111,7 @@ function get(agent: http.Agent, port: number, headers: Record<string, string>): 
   });
 }
 
-async function listen(name: string): Promise<{ server: http.Server; port: number }> {
+export async function listen(name: string): Promise<{ server: http.Server; port: number }> {
   const server = getTestServer(name) as http.Server;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -120,7 +120,7 @@ async function listen(name: string): Promise<{ server: http.Server; port: number
   return { server, port: (server.address() as AddressInfo).port };
 }
 
-async function closeServer(server: http.Server): Promise<void> {
+export async function closeServer(server: http.Server): Promise<void> {
   server.closeAllConnections();
   await new Promise<void>((resolve) => server.close(() => resolve()));
 }
