@@ -351,7 +351,7 @@ describe('stats-puller-worker over HTTP', () => {
       env: { KEY_MANAGER: 'local', KEY_SERVER_URL: standIn.url, CERTIFICATE_SIGNING_KEY: systemVersion },
     });
     try {
-      const res = await harness.invoke('stats-puller-worker', { scheduleTime: lastDueTick() });
+      const res = await harness.invoke('stats-puller-worker', { scheduleTime: lastDueTick(1) });
       expect(res.status).toBe(200);
       expect(res.body).toMatchObject({
         ok: true,
@@ -386,8 +386,11 @@ describe('stats-puller-worker over HTTP', () => {
   });
 });
 
-/** The job's latest tick that has come (every 15 minutes): the runtime refuses any other time. */
-function lastDueTick(): string {
+/**
+ * A tick of the job (every 15 minutes) that has come, `back` ticks before the latest: the runtime
+ * refuses any other time, and each test needs a tick of its own.
+ */
+function lastDueTick(back = 0): string {
   const period = 15 * 60_000;
-  return new Date(Math.floor(Date.now() / period) * period).toISOString();
+  return new Date((Math.floor(Date.now() / period) - back) * period).toISOString();
 }
