@@ -13,6 +13,7 @@
  *   stats    (d) stats-puller-worker over 1,000 realms against a 50 ms key server vs the ideal
  *   fairness (e) cleanup-worker under a 2,000,000-row backlog in step 1: later steps run every tick
  *   coldstart (f) each function's cold start from its own archive vs a bare Functions Framework handler
+ *   duplicates (g) 50 duplicate deliveries a second for 10 s: p99 vs a bare handler, DB connections
  *   --quick  fewer calls and 100,000 rows instead of 1,000,000
  */
 import './env';
@@ -36,10 +37,11 @@ import { formatStatsPullerBench, runStatsPullerBench } from './stats-puller';
 import { formatCleanupFairness, runCleanupFairness } from './cleanup-fairness';
 import { COLD_START_TARGET_RATIO, buildFunctions, formatColdStart, runColdStart } from './cold-start';
 import type { ColdStartResult } from './cold-start';
+import { formatDuplicateLoad, runDuplicateLoad } from './duplicate-load';
 import type { Cell } from './stats';
 import { fmt, fmtInt, table, verdict } from './stats';
 
-const BENCHES = ['runtime', 'purge', 'appsync', 'stats', 'fairness', 'coldstart'] as const;
+const BENCHES = ['runtime', 'purge', 'appsync', 'stats', 'fairness', 'coldstart', 'duplicates'] as const;
 type BenchName = (typeof BENCHES)[number];
 
 /** A bench that is still running after this long is stuck: stop Postgres and give up. */
@@ -53,6 +55,7 @@ const USAGE = `usage: npm run bench -- [--quick] [${BENCHES.join('] [')}]
   stats    stats-puller-worker over 1,000 realms (200 with --quick), key server answering in 50 ms
   fairness cleanup-worker with 2,000,000 expired API keys in step 1 (200,000 with --quick)
   coldstart each function's first answer from its own archive vs a bare handler (10 cold starts each)
+  duplicates 50 deliveries a second of one tick for 10 s (5 s with --quick): p99, DB connections
   --quick  fewer calls, 100,000 rows instead of 1,000,000`;
 
 interface Args {
@@ -236,6 +239,18 @@ async function main(): Promise<number> {
       coldStartResult = await runColdStart({ pg, template: TEMPLATE, log, starts: 10 });
       log('');
       log(formatColdStart(coldStartResult));
+    }
+    if (args.benches.includes('duplicates')) {
+      log('\n(g) duplicate deliveries under load');
+      const duplicates = await runDuplicateLoad({
+        pg,
+        template: TEMPLATE,
+        log,
+        ratePerSecond: 50,
+        seconds: args.quick ? 5 : 10,
+      });
+      log('');
+      log(formatDuplicateLoad(duplicates));
     }
     if (args.benches.includes('purge')) {
       log('\n(b) cleanup purge throughput (VERIFICATION_CODE step)');

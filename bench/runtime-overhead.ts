@@ -113,7 +113,7 @@ function get(agent: http.Agent, port: number, headers: Record<string, string>): 
   });
 }
 
-async function listen(server: http.Server): Promise<{ server: http.Server; port: number }> {
+export async function listen(server: http.Server): Promise<{ server: http.Server; port: number }> {
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => resolve());
@@ -121,16 +121,19 @@ async function listen(server: http.Server): Promise<{ server: http.Server; port:
   return { server, port: (server.address() as AddressInfo).port };
 }
 
-async function closeServer(server: http.Server): Promise<void> {
+export async function closeServer(server: http.Server): Promise<void> {
   server.closeAllConnections();
   await new Promise<void>((resolve) => server.close(() => resolve()));
 }
 
-/** Distinct, well-formed schedule times: one minute apart from 2020-01-01, never repeating. */
+/**
+ * Distinct, well-formed schedule times, never repeating: ticks of the job's cron (every 5 minutes)
+ * from 2020-01-01, since the runtime refuses a time its schedule does not have.
+ */
 let scheduleCounter = 0;
 function nextScheduleTime(): string {
   scheduleCounter += 1;
-  return new Date(Date.UTC(2020, 0, 1) + scheduleCounter * 60_000).toISOString();
+  return new Date(Date.UTC(2020, 0, 1) + scheduleCounter * 5 * 60_000).toISOString();
 }
 
 function traceHeader(): string {
@@ -289,7 +292,11 @@ async function callHandlerInProcess(handler: HttpHandler, token: string): Promis
     'x-cloud-trace-context': traceHeader(),
     'user-agent': 'Google-Cloud-Scheduler',
   };
-  const req = { get: (name: string) => headers[name.toLowerCase()] } as unknown as Request;
+  const req = {
+    method: 'GET',
+    path: '/',
+    get: (name: string) => headers[name.toLowerCase()],
+  } as unknown as Request;
   let status = 0;
   let body: { status?: string } = {};
   const res = {

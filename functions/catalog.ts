@@ -36,6 +36,8 @@ export const cleanupWorker = {
   timeoutMs: 60 * SECOND_MS,
   attemptDeadlineMs: 80 * SECOND_MS,
   retry: { ...DEFAULT_BACKOFF, retryCount: 2 },
+  // Retention works from the current time: the next tick purges whatever this one would have.
+  skippedTick: 'covered-by-next',
   // Every 5 minutes; a few failed ticks (say a database failover) are tolerable, an hour is not.
   missedTicksBeforeAlert: 6,
   config: cleanupConfig,
@@ -57,6 +59,7 @@ export const appsyncWorker = {
   attemptDeadlineMs: 6 * 60 * SECOND_MS,
   // Four attempts of at most 6 min plus 70 s of backoff end long before the next tick (4 h).
   retry: { ...DEFAULT_BACKOFF, retryCount: 3 },
+  skippedTick: 'covered-by-next',
   // Branding and new apps can wait a tick; two missed ticks (8 h) mean the feed or the job is broken.
   missedTicksBeforeAlert: 2,
   config: appsyncConfig,
@@ -75,6 +78,8 @@ export const fleetWatchdog = {
   attemptDeadlineMs: 30 * SECOND_MS,
   // No retries: the next tick is a minute away and does the same work.
   retry: { ...DEFAULT_BACKOFF, retryCount: 0 },
+  // Each tick measures the fleet as it is now; the next one, a minute later, measures it again.
+  skippedTick: 'covered-by-next',
   missedTicksBeforeAlert: 3,
   config: watchdogConfig,
   roles: [],
@@ -92,6 +97,7 @@ export const statsPullerWorker = {
   timeoutMs: 255 * SECOND_MS,
   attemptDeadlineMs: 280 * SECOND_MS,
   retry: { ...DEFAULT_BACKOFF, retryCount: 2 },
+  skippedTick: 'covered-by-next',
   // Every 15 minutes; the original's window is 35 min, about two ticks.
   missedTicksBeforeAlert: 2,
   config: statsPullerConfig,
@@ -116,6 +122,7 @@ const e2eProbe = {
   timeoutMs: 45 * SECOND_MS,
   attemptDeadlineMs: 55 * SECOND_MS,
   retry: { ...DEFAULT_BACKOFF, retryCount: 3 },
+  skippedTick: 'covered-by-next',
   missedTicksBeforeAlert: 2,
   roles: [],
   memoryMb: 256,
@@ -189,6 +196,9 @@ const emailer = {
   timeoutMs: 300 * SECOND_MS,
   attemptDeadlineMs: 360 * SECOND_MS,
   retry: { ...DEFAULT_BACKOFF, minBackoffMs: 60 * SECOND_MS, retryCount: 3 },
+  // A tick's mail is about its own day (or half-day): a later tick does not send it. A tick that
+  // meets a running one is deferred and retried a minute later, when the other has long finished.
+  skippedTick: 'must-run',
   // Two missed ticks: 2 days for the daily job, 1 day for the 12-hourly one (the original's
   // 24h15m). A failing tick pages sooner anyway: FailedJobs fires when its last retry fails.
   missedTicksBeforeAlert: 2,
@@ -228,6 +238,7 @@ export const modelerWorker = {
   // As in the original: 3 retries. Four attempts of at most 6 min plus 70 s of backoff end long
   // before the next tick (4 h).
   retry: { ...DEFAULT_BACKOFF, retryCount: 3 },
+  skippedTick: 'covered-by-next',
   // The original's window is 8 h 10 min, two ticks: limits a day stale are tolerable, more is not.
   missedTicksBeforeAlert: 2,
   config: modelerConfig,
@@ -245,6 +256,7 @@ export const rotationWorker = {
   timeoutMs: 60 * SECOND_MS,
   attemptDeadlineMs: 80 * SECOND_MS,
   retry: { ...DEFAULT_BACKOFF, retryCount: 2 },
+  skippedTick: 'covered-by-next',
   // Every 5 minutes; secrets are activated and retired on the minute scale (SECRET_ACTIVATION_TTL
   // 30 min), so three missed ticks are worth a page (the original's secrets window was 11 min).
   missedTicksBeforeAlert: 3,
@@ -266,6 +278,7 @@ export const realmKeyRotationWorker = {
   timeoutMs: 255 * SECOND_MS,
   attemptDeadlineMs: 280 * SECOND_MS,
   retry: { ...DEFAULT_BACKOFF, retryCount: 2 },
+  skippedTick: 'covered-by-next',
   // The original's window was 35 min, about two ticks.
   missedTicksBeforeAlert: 2,
   config: realmKeyRotationConfig,
@@ -287,6 +300,7 @@ export const backupWorker = {
   timeoutMs: 15 * 60 * SECOND_MS,
   attemptDeadlineMs: 16 * 60 * SECOND_MS,
   retry: { ...DEFAULT_BACKOFF, retryCount: 3 },
+  skippedTick: 'covered-by-next',
   // Two missed ticks (8 h) as the original's 8 h 10 min window.
   missedTicksBeforeAlert: 2,
   config: backupConfig,

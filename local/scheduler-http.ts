@@ -11,19 +11,24 @@ import type { CallRequest, CallResult } from './scheduler';
 
 export type TokenMinter = (audience: string) => Promise<string>;
 
-export function schedulerHeaders(jobId: string, scheduleTime: Date, token: string): Record<string, string> {
+/** The headers of one attempt; a manual (run-now) call carries no schedule time (CallRequest.manual). */
+export function schedulerHeaders(
+  jobId: string,
+  scheduleTime: Date | undefined,
+  token: string,
+): Record<string, string> {
   return {
     authorization: `Bearer ${token}`,
     'user-agent': 'Google-Cloud-Scheduler',
     'x-cloudscheduler': 'true',
     'x-cloudscheduler-jobname': jobId,
-    'x-cloudscheduler-scheduletime': scheduleTime.toISOString(),
+    ...(scheduleTime ? { 'x-cloudscheduler-scheduletime': scheduleTime.toISOString() } : {}),
     'content-length': '0',
   };
 }
 
 export function createHttpCaller(mintToken: TokenMinter): (call: CallRequest) => Promise<CallResult> {
-  return async ({ job, scheduleTime, signal }) => {
+  return async ({ job, scheduleTime, manual, signal }) => {
     if (signal.aborted) return { error: 'interrupted: the scheduler is stopping' };
     let token: string;
     try {
@@ -48,7 +53,7 @@ export function createHttpCaller(mintToken: TokenMinter): (call: CallRequest) =>
           method: job.httpMethod,
           agent: false,
           signal,
-          headers: schedulerHeaders(job.id, scheduleTime, token),
+          headers: schedulerHeaders(job.id, manual ? undefined : scheduleTime, token),
         },
         (res) => {
           const chunks: Buffer[] = [];

@@ -30,6 +30,12 @@ export interface ScheduledJob {
 export interface CallRequest {
   readonly job: ScheduledJob;
   readonly scheduleTime: Date;
+  /**
+   * A run-now call. Google does not document which X-CloudScheduler-ScheduleTime a forced run
+   * carries. The runtime takes either form (none: a manual tick; a recent time off the cron: a
+   * forced run, core/tick.ts admitScheduledTick); the stand-in sends none (docs/decisions.md, issue 14).
+   */
+  readonly manual?: boolean;
   /** Aborted when the scheduler stops and the grace period for in-flight calls is over. */
   readonly signal: AbortSignal;
 }
@@ -173,9 +179,9 @@ export class Scheduler {
   }
 
   /**
-   * Cloud Scheduler's RunJob: one tick stamped with the current second, dispatched at once, even
-   * while the job is paused or already running (the runtime's lock and ledger sort that out).
-   * Returns the tick's time.
+   * Cloud Scheduler's RunJob: one manual run, reported under the current second, dispatched at once,
+   * even while the job is paused or already running (the runtime's lock and ledger sort that out).
+   * Returns the time it is reported under.
    */
   runNow(jobId: string): Date {
     const state = this.state(jobId);
@@ -225,8 +231,7 @@ export class Scheduler {
 
   private async loop(job: ScheduledJob, state: JobState, runNow: boolean): Promise<void> {
     if (runNow) {
-      // A scheduled-style call stamped with the current second, not a manual run: it goes through
-      // the same tick, ledger and retry path as every scheduled tick.
+      // Dispatched like a scheduled tick (same ledger and retry path), as a manual run: see CallRequest.
       const tickAt = new Date(Math.floor(this.clock.now() / 1000) * 1000);
       state.nextTickAt = state.cron.nextRun(tickAt);
       await this.runTick(job, state, tickAt, state.nextTickAt, 'run-now');
@@ -264,7 +269,12 @@ export class Scheduler {
       state.inFlight = { tickAt, attempt, startedAt: new Date(startedAtMs), trigger };
       let result: CallResult;
       try {
-        result = await this.deps.call({ job, scheduleTime: tickAt, signal: this.interrupt.signal });
+        result = await this.deps.call({
+          job,
+          scheduleTime: tickAt,
+          manual: trigger === 'run-now',
+          signal: this.interrupt.signal,
+        });
       } catch (error) {
         result = { error: error instanceof Error ? error.message : String(error) };
       } finally {

@@ -9,9 +9,9 @@
 import type { protos } from '@google-cloud/monitoring';
 import type { Clock } from '../core/clock';
 import type { Db } from '../core/db';
-import type { AttemptFinished, AttemptStarted, SignalSink } from '../core/signals';
+import type { AttemptFinished, AttemptStarted, RequestRefused, SignalSink } from '../core/signals';
 import { incrementCounter } from '../db/counters';
-import type { CounterValue, StoredCounter } from '../db/counters';
+import type { CounterValue, StoredCounter, StoredCounterName } from '../db/counters';
 import { METRICS, RESOURCE_NAMESPACE, RESOURCE_TASK_ID, RESOURCE_TYPE } from '../alerts/metrics';
 import type { MetricSpec } from '../alerts/metrics';
 import type { GaugePoint, GaugeWriter } from '../ports/gauges';
@@ -40,6 +40,15 @@ const COUNTER_REFRESH_MIN_AGE_MS = 15_000;
 
 function metricOf(metric: MetricSpec, labels: Record<string, string>): protos.google.api.IMetric {
   return Object.keys(labels).length > 0 ? { type: metric.type, labels } : { type: metric.type };
+}
+
+/** Which metric, with which labels, a stored counter feeds. */
+function counterSeries(name: StoredCounterName): { metric: MetricSpec; labels: Record<string, string> } {
+  if (name.startsWith('refused:'))
+    return { metric: METRICS.refusedRequests, labels: { reason: name.slice('refused:'.length) } };
+  if (name === 'started') return { metric: METRICS.attemptsStarted, labels: {} };
+  if (name === 'exhausted') return { metric: METRICS.exhaustedTicks, labels: {} };
+  return { metric: METRICS.attempts, labels: { outcome: name } };
 }
 
 export class CloudMonitoringSink implements SignalSink, GaugeWriter {
@@ -84,6 +93,19 @@ export class CloudMonitoringSink implements SignalSink, GaugeWriter {
     await this.send(series);
   }
 
+  /**
+   * One refusal: the per-reason counter in the database, then its series. A burst of refusals
+   * writes the series faster than Cloud Monitoring takes points; the refused writes are warnings
+   * (the runtime guards every sink) and the next write, or the watchdog's refresh, carries the total.
+   */
+  async requestRefused(signal: RequestRefused): Promise<void> {
+    const now = this.clock.now();
+    const count = await incrementCounter(this.db, signal.jobId, `refused:${signal.reason}`, now);
+    await this.send([
+      this.cumulative(METRICS.refusedRequests, signal.jobId, { reason: signal.reason }, count, now),
+    ]);
+  }
+
   /** Gauges written by the watchdog go through the same request shape. */
   async write(points: readonly GaugePoint[]): Promise<void> {
     const now = this.clock.now();
@@ -106,13 +128,7 @@ export class CloudMonitoringSink implements SignalSink, GaugeWriter {
       // A series the runtime wrote moments ago would be refused (sampling period); it is fresh anyway.
       .filter((counter) => now.getTime() - counter.updatedAt.getTime() >= COUNTER_REFRESH_MIN_AGE_MS)
       .map((counter) => {
-        const metric =
-          counter.name === 'started'
-            ? METRICS.attemptsStarted
-            : counter.name === 'exhausted'
-              ? METRICS.exhaustedTicks
-              : METRICS.attempts;
-        const labels: Record<string, string> = metric === METRICS.attempts ? { outcome: counter.name } : {};
+        const { metric, labels } = counterSeries(counter.name);
         return this.cumulative(metric, counter.jobId, labels, counter, now);
       });
     // Cloud Monitoring takes at most 200 series per request.

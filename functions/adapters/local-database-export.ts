@@ -8,7 +8,7 @@
 import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { accessSync, constants } from 'node:fs';
-import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import type { Db } from '../core/db';
@@ -20,6 +20,9 @@ const execFileAsync = promisify(execFile);
 
 /** pg_dump writes this comment as the very last thing of a plain-format dump. */
 export const DUMP_TRAILER = '-- PostgreSQL database dump complete';
+/** A dump in progress is written as `<object>.partial-<8 hex>` and renamed when complete. */
+const PARTIAL_MARK = '.partial-';
+const PARTIAL_NAME = /\.partial-[0-9a-f]{8}$/;
 /** Keep only the end of pg_dump's stderr: an error is at the end, and a chatty run must not grow memory. */
 const STDERR_LIMIT = 16 * 1024;
 
@@ -43,7 +46,7 @@ export class LocalDatabaseExport implements DatabaseExport {
     const pgDump = await this.checkedPgDump();
     const what = describeConnection(this.options.connection);
     await mkdir(path.dirname(target), { recursive: true });
-    const temp = `${target}.partial-${randomBytes(4).toString('hex')}`;
+    const temp = `${target}${PARTIAL_MARK}${randomBytes(4).toString('hex')}`;
     try {
       await runPgDump(
         pgDump.path,
@@ -60,6 +63,27 @@ export class LocalDatabaseExport implements DatabaseExport {
     }
     const { size } = await stat(target);
     return { uri: target, sizeBytes: size, operation: `pg_dump ${pgDump.version} of ${what}` };
+  }
+
+  /**
+   * A run killed while pg_dump wrote (instance stopped, process killed) never reaches its cleanup,
+   * and its `.partial-` file stays. The next run removes those not written to since `olderThan`.
+   */
+  async removeIncomplete(olderThan: Date): Promise<string[]> {
+    const directory = path.resolve(this.options.directory);
+    const entries = await readdir(directory, { recursive: true, withFileTypes: true }).catch((error) => {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw error;
+    });
+    const removed: string[] = [];
+    for (const entry of entries) {
+      if (!entry.isFile() || !PARTIAL_NAME.test(entry.name)) continue;
+      const file = path.join(entry.parentPath, entry.name);
+      if ((await stat(file)).mtimeMs >= olderThan.getTime()) continue;
+      await rm(file, { force: true });
+      removed.push(file);
+    }
+    return removed;
   }
 
   /** Inside the folder, whatever the caller passed: a name with `..` or an absolute path is refused. */

@@ -38,6 +38,15 @@ export interface JobSpec<Config = unknown> {
    */
   readonly attemptDeadlineMs: number;
   readonly retry: RetryPolicy;
+  /**
+   * What becomes of a scheduled tick that arrives while another tick of the job is running (jobs
+   * never overlap). 'covered-by-next': it is answered 200 skipped, since the next tick does the
+   * same work (a purge, a sync). 'must-run': the tick's work belongs to it (the day's mail), so it
+   * is answered 409 deferred and Cloud Scheduler retries it after the running tick has ended; a
+   * tick whose last retry is deferred too is exhausted, like one whose last retry failed.
+   * Every catalog job states it (test/unit/catalog.test.ts); a spec without it is 'covered-by-next'.
+   */
+  readonly skippedTick?: SkippedTick;
   /** ForwardProgressFailed fires after this many scheduled ticks in a row without a success. */
   readonly missedTicksBeforeAlert: number;
   /** The job's own settings; parsed once per instance. */
@@ -51,6 +60,8 @@ export interface JobSpec<Config = unknown> {
   readonly kmsGrants?: readonly KmsGrant[];
   readonly memoryMb: number;
 }
+
+export type SkippedTick = 'covered-by-next' | 'must-run';
 
 /** The fleet's KMS resources a job can be granted a role on (infra/constructs/shared.ts). */
 export type KmsResource = 'token-signing-key' | 'certificate-signing-key' | 'realm-key-ring';

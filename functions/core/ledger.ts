@@ -6,7 +6,8 @@
 import type { Db, DbClient } from './db';
 import type { Tick } from './tick';
 
-export type AttemptState = 'running' | 'succeeded' | 'failed' | 'abandoned' | 'skipped' | 'duplicate';
+export type AttemptState =
+  'running' | 'succeeded' | 'failed' | 'abandoned' | 'skipped' | 'duplicate' | 'deferred';
 export type TickState = 'running' | 'succeeded' | 'failed' | 'exhausted' | 'skipped';
 
 export interface AttemptIdentity {
@@ -134,7 +135,47 @@ export async function abandonOrphans(
   now: Date,
   maxAttempts: number,
 ): Promise<AbandonedAttempt[]> {
-  const { rows } = await client.query<{
+  return abandonWhere(client, 'job_id = $1', jobId, now, maxAttempts, ORPHAN_ERROR);
+}
+
+const ORPHAN_ERROR =
+  'the instance running this attempt stopped before it finished (crash, kill, lost connection or hang)';
+
+/** Attempts still marked running past their deadline (plus graceMs): the watchdog's to settle. */
+export async function findOverdueAttempts(
+  db: Db,
+  now: Date,
+  graceMs: number,
+): Promise<{ id: string; jobId: string; holderPid: number | null }[]> {
+  const { rows } = await db.query<{ id: string; job_id: string; holder_pid: number | null }>(
+    `SELECT id, job_id, holder_pid FROM enx_jobs_attempts
+      WHERE state = 'running' AND deadline_at < $1::timestamptz - make_interval(secs => $2::double precision / 1000)
+      ORDER BY id`,
+    [now, graceMs],
+  );
+  return rows.map((row) => ({ id: row.id, jobId: row.job_id, holderPid: row.holder_pid }));
+}
+
+/** Marks one attempt abandoned, if it is still running (it may have finished meanwhile). */
+export async function abandonAttempt(
+  db: Db,
+  attemptId: string,
+  now: Date,
+  maxAttempts: number,
+  error: string,
+): Promise<AbandonedAttempt | undefined> {
+  return (await abandonWhere(db, 'id = $1', attemptId, now, maxAttempts, error))[0];
+}
+
+async function abandonWhere(
+  db: Db | DbClient,
+  condition: 'job_id = $1' | 'id = $1',
+  key: string,
+  now: Date,
+  maxAttempts: number,
+  error: string,
+): Promise<AbandonedAttempt[]> {
+  const { rows } = await db.query<{
     tick_id: string;
     attempt: number;
     exhausted: boolean;
@@ -144,19 +185,18 @@ export async function abandonOrphans(
        UPDATE enx_jobs_attempts
           SET state = 'abandoned', finished_at = $2,
               duration_ms = GREATEST(0, EXTRACT(EPOCH FROM ($2::timestamptz - started_at)) * 1000)::integer,
-              error = 'the instance running this attempt stopped before it finished (crash, kill, lost connection or hang)',
-              exhausted = attempt >= $3
-        WHERE job_id = $1 AND state = 'running'
-        RETURNING tick_id, attempt, exhausted, started_at, error
+              error = $4, exhausted = attempt >= $3
+        WHERE ${condition} AND state = 'running'
+        RETURNING job_id, tick_id, attempt, exhausted, started_at, error
      ), ticks AS (
        UPDATE enx_jobs_ticks t
           SET state = CASE WHEN abandoned.exhausted THEN 'exhausted' ELSE 'failed' END,
               last_finished_at = $2, last_error = abandoned.error
          FROM abandoned
-        WHERE t.job_id = $1 AND t.tick_id = abandoned.tick_id AND t.state = 'running'
+        WHERE t.job_id = abandoned.job_id AND t.tick_id = abandoned.tick_id AND t.state = 'running'
      )
      SELECT tick_id, attempt, exhausted, started_at FROM abandoned`,
-    [jobId, now, maxAttempts],
+    [key, now, maxAttempts, error],
   );
   return rows.map((row) => ({
     tickId: row.tick_id,
@@ -194,4 +234,45 @@ export async function recordNonRun(
       identity.trace ?? null,
     ],
   );
+}
+
+/**
+ * Records a must-run tick turned away because another tick holds the lock. It uses up one of the
+ * tick's scheduler attempts (the scheduler retries it), so the tick's attempt count grows and its
+ * last allowed attempt exhausts it, as a failed one would. A tick that already succeeded is left
+ * alone (attempt 0).
+ */
+export async function recordDeferral(
+  db: Db,
+  identity: AttemptIdentity,
+  reason: string,
+  maxAttempts: number,
+): Promise<{ attempt: number; exhausted: boolean }> {
+  const { rows } = await db.query<{ attempt: number; exhausted: boolean }>(
+    `WITH tick AS (
+       INSERT INTO enx_jobs_ticks AS t (job_id, tick_id, scheduled_at, manual, state, attempts, first_started_at, last_finished_at, last_error)
+       VALUES ($1, $2, $3, $4, CASE WHEN $8::integer <= 1 THEN 'exhausted' ELSE 'failed' END, 1, $5, $5, $6)
+       ON CONFLICT (job_id, tick_id) DO UPDATE SET
+         attempts = t.attempts + 1,
+         state = CASE WHEN t.attempts + 1 >= $8::integer THEN 'exhausted' ELSE 'failed' END,
+         last_finished_at = $5, last_error = $6
+       WHERE t.state <> 'succeeded'
+       RETURNING t.attempts, t.state
+     )
+     INSERT INTO enx_jobs_attempts (job_id, tick_id, attempt, state, started_at, finished_at, duration_ms, error, exhausted, execution_id, trace)
+     SELECT $1, $2, tick.attempts, 'deferred', $5, $5, 0, $6, tick.state = 'exhausted', $7, $9 FROM tick
+     RETURNING attempt, exhausted`,
+    [
+      identity.jobId,
+      identity.tick.id,
+      identity.tick.scheduledAt,
+      identity.tick.manual,
+      identity.now,
+      reason,
+      identity.executionId ?? null,
+      maxAttempts,
+      identity.trace ?? null,
+    ],
+  );
+  return rows[0] ?? { attempt: 0, exhausted: false };
 }

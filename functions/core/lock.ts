@@ -12,7 +12,7 @@ import type { Db, DbClient } from './db';
 /** First key of every job lock; the second is hashtext(job id). Distinct from the migration lock. */
 const JOB_LOCK_NAMESPACE = 0x656e786b;
 /** Slack on the holder's deadline before we call it hung; covers clock skew between instances. */
-const TAKEOVER_GRACE_MS = 30_000;
+export const TAKEOVER_GRACE_MS = 30_000;
 /** How long to wait for a holder to show which tick it runs (it writes its attempt row at once). */
 const HOLDER_SETTLE_MS = 2_000;
 const HOLDER_POLL_MS = 25;
@@ -123,6 +123,24 @@ function heldLock(client: DbClient, pid: number, jobId: string, mayHaveOrphans: 
       }
     },
   };
+}
+
+/**
+ * Ends the connection of a hung attempt that still holds the job lock, so the lock is free and the
+ * attempt can be recorded as abandoned without anything still running under it. Only a backend
+ * that holds this job's lock is terminated. Returns whether one was.
+ */
+export async function terminateHungHolder(db: Db, jobId: string, pid: number): Promise<boolean> {
+  const client = await db.connect();
+  try {
+    const holder = await findHolder(client, jobId);
+    if (holder?.pid !== pid) return false;
+    await client.query('SELECT pg_terminate_backend($1)', [pid]);
+    await waitForBackendToEnd(client, pid);
+    return true;
+  } finally {
+    client.release();
+  }
 }
 
 async function findHolder(client: DbClient, jobId: string): Promise<LockHolder | undefined> {

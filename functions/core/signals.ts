@@ -23,9 +23,23 @@ export interface AttemptFinished extends AttemptStarted {
   readonly exhausted: boolean;
 }
 
+/**
+ * Why a request was refused before the job ran (the refused_requests metric's reason label):
+ * auth (token), method (405), path (404), body (413), tick (a schedule time that is not a due tick
+ * of the job's cron), misconfigured (this instance cannot judge the request).
+ */
+export type RefusalReason = 'auth' | 'method' | 'path' | 'body' | 'tick' | 'misconfigured';
+
+export interface RequestRefused {
+  readonly jobId: string;
+  readonly reason: RefusalReason;
+  readonly at: Date;
+}
+
 export interface SignalSink {
   attemptStarted(attempt: AttemptStarted): Promise<void>;
   attemptFinished(attempt: AttemptFinished): Promise<void>;
+  requestRefused(refusal: RequestRefused): Promise<void>;
 }
 
 /** Per-job tallies kept in memory for the local status page. */
@@ -35,6 +49,8 @@ export interface JobTally {
   failed: number;
   skipped: number;
   exhausted: number;
+  /** Requests refused before the job ran, by reason. */
+  refused: Partial<Record<RefusalReason, number>>;
   lastSuccessAt?: string;
   lastFinished?: AttemptFinished;
 }
@@ -48,7 +64,7 @@ export class LocalSignalSink implements SignalSink {
   private tally(jobId: string): JobTally {
     let tally = this.tallies.get(jobId);
     if (!tally) {
-      tally = { started: 0, succeeded: 0, failed: 0, skipped: 0, exhausted: 0 };
+      tally = { started: 0, succeeded: 0, failed: 0, skipped: 0, exhausted: 0, refused: {} };
       this.tallies.set(jobId, tally);
     }
     return tally;
@@ -67,16 +83,22 @@ export class LocalSignalSink implements SignalSink {
     this.finished.push(attempt);
     if (this.finished.length > this.keep) this.finished.splice(0, this.finished.length - this.keep);
   }
+
+  async requestRefused(signal: RequestRefused): Promise<void> {
+    const refused = this.tally(signal.jobId).refused;
+    refused[signal.reason] = (refused[signal.reason] ?? 0) + 1;
+  }
 }
 
 export const discardSignals: SignalSink = {
   attemptStarted: async () => undefined,
   attemptFinished: async () => undefined,
+  requestRefused: async () => undefined,
 };
 
 /** A sink whose failures are logged as warnings and swallowed: metrics never fail a job. */
 export function guarded(sink: SignalSink, logger: Logger): SignalSink {
-  const warn = (error: unknown, attempt: AttemptStarted) =>
+  const warn = (error: unknown, attempt: { jobId: string }) =>
     logger.warn('could not record job metrics; the job outcome is unaffected', {
       event: 'metrics_write_failed',
       job: attempt.jobId,
@@ -93,5 +115,9 @@ export function guarded(sink: SignalSink, logger: Logger): SignalSink {
       Promise.resolve()
         .then(() => sink.attemptFinished(attempt))
         .catch((error) => warn(error, attempt)),
+    requestRefused: (refusal) =>
+      Promise.resolve()
+        .then(() => sink.requestRefused(refusal))
+        .catch((error) => warn(error, refusal)),
   };
 }

@@ -4,6 +4,10 @@
  */
 import type { Db } from '../core/db';
 import type { CounterName } from '../alerts/metrics';
+import type { RefusalReason } from '../core/signals';
+
+/** The attempt counters, and one refused-requests counter per reason (`refused:<reason>`). */
+export type StoredCounterName = CounterName | `refused:${RefusalReason}`;
 
 export interface CounterValue {
   readonly value: number;
@@ -13,7 +17,7 @@ export interface CounterValue {
 export async function incrementCounter(
   db: Db,
   jobId: string,
-  name: CounterName,
+  name: StoredCounterName,
   now: Date,
 ): Promise<CounterValue> {
   const { rows } = await db.query<{ value: string; started_at: Date }>(
@@ -28,7 +32,7 @@ export async function incrementCounter(
 
 export interface StoredCounter extends CounterValue {
   readonly jobId: string;
-  readonly name: CounterName;
+  readonly name: StoredCounterName;
   /** When it last changed, which is when the runtime last wrote its series. */
   readonly updatedAt: Date;
 }
@@ -36,7 +40,7 @@ export interface StoredCounter extends CounterValue {
 export async function readCounters(db: Db): Promise<StoredCounter[]> {
   const { rows } = await db.query<{
     job_id: string;
-    name: CounterName;
+    name: StoredCounterName;
     value: string;
     started_at: Date;
     updated_at: Date;

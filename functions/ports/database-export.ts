@@ -27,6 +27,13 @@ export interface DatabaseExport {
    * operation, the instance or file, and what to check.
    */
   exportDatabase(request: ExportRequest): Promise<ExportResult>;
+  /**
+   * Removes incomplete output that runs killed mid-export left behind, untouched since `olderThan`
+   * (so a dump still being written is never removed); returns what was removed. Only exports that
+   * write partial output of their own have it (the local pg_dump); a Cloud SQL export's object is
+   * written by Cloud SQL.
+   */
+  removeIncomplete?(olderThan: Date): Promise<string[]>;
 }
 
 /** A database export that cannot be used here; it fails with the reason, naming what to change. */

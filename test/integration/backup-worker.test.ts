@@ -4,7 +4,7 @@
  * in a clear error. The export edge is a small test double for the rules; one test runs the job
  * through the runtime with the real local pg_dump export and reads the file back.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { backupWorker } from '../../functions/catalog';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -147,6 +147,34 @@ describe('backup-worker', () => {
       expect((attempt.result as { sizeBytes: number }).sizeBytes).toBe(Buffer.byteLength(dump));
       expect(dump).toContain('CREATE TABLE public.token_signing_keys');
       expect(dump).toContain('-- PostgreSQL database dump complete');
+    } finally {
+      await harness.close();
+      rmSync(directory, { recursive: true, force: true });
+    }
+  }, 60_000);
+
+  it('removes the .partial files of runs killed mid-export, but not a dump still being written', async () => {
+    const directory = mkdtempSync(path.join(tmpdir(), 'enx-backup-test-'));
+    const folder = path.join(directory, 'database/en-verification');
+    mkdirSync(folder, { recursive: true });
+    const killed = path.join(folder, '20260301T000000Z-scheduled-a1.sql.partial-0badc0de');
+    const writing = path.join(folder, '20260301T040000Z-manual-abcdef-a1.sql.partial-5ca1ab1e');
+    writeFileSync(killed, '-- half a dump');
+    writeFileSync(writing, '-- a dump being written');
+    const dayAgo = new Date(Date.now() - 24 * 3_600_000);
+    utimesSync(killed, dayAgo, dayAgo);
+    const harness = await createHarness({
+      env: { ...ENV, LOCAL_BACKUP_DIR: directory, DATABASE_EXPORT: 'local-pg-dump' },
+    });
+    try {
+      const response = await harness.invoke('backup-worker', { scheduleTime: '2026-03-01T08:00:00Z' });
+      expect(response.status).toBe(200);
+      expect(response.body.result).toMatchObject({ partialsRemoved: 1 });
+      expect(existsSync(killed)).toBe(false);
+      expect(existsSync(writing)).toBe(true);
+      expect(harness.logs.entries()).toContainEqual(
+        expect.objectContaining({ event: 'backup_partials_removed', files: [killed] }),
+      );
     } finally {
       await harness.close();
       rmSync(directory, { recursive: true, force: true });

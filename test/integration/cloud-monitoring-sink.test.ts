@@ -164,6 +164,32 @@ describe('CloudMonitoringSink', () => {
     });
   });
 
+  it('counts refused requests per reason from the database, and refreshes them with the rest', async () => {
+    await sink.requestRefused({ jobId: JOB, reason: 'tick', at: clock.now() });
+    clock.advance(10_000);
+    await sink.requestRefused({ jobId: JOB, reason: 'tick', at: clock.now() });
+    await sink.requestRefused({ jobId: JOB, reason: 'auth', at: clock.now() });
+    const series = fake.requests.map((request) => request.timeSeries[0]);
+    expect(
+      series.map((one) => [
+        one.metric,
+        (one.points as { value: { int64Value: string } }[])[0].value.int64Value,
+      ]),
+    ).toEqual([
+      [{ type: 'custom.googleapis.com/enx_jobs/refused_requests', labels: { reason: 'tick' } }, '1'],
+      [{ type: 'custom.googleapis.com/enx_jobs/refused_requests', labels: { reason: 'tick' } }, '2'],
+      [{ type: 'custom.googleapis.com/enx_jobs/refused_requests', labels: { reason: 'auth' } }, '1'],
+    ]);
+    expect(series[0]).toMatchObject({ resource, metricKind: 'CUMULATIVE', valueType: 'INT64' });
+    fake.reset();
+    clock.advance(60_000);
+    expect(await sink.refreshCounters(await readCounters(db.pool))).toBe(2);
+    expect(fake.requests[0].timeSeries.map((one) => one.metric)).toEqual([
+      { type: 'custom.googleapis.com/enx_jobs/refused_requests', labels: { reason: 'auth' } },
+      { type: 'custom.googleapis.com/enx_jobs/refused_requests', labels: { reason: 'tick' } },
+    ]);
+  });
+
   it('turns a failed write into a warning, never an error', async () => {
     const logs = memoryWriter();
     const safe = guarded(sink, createLogger({ write: logs.write }));

@@ -8,7 +8,13 @@ import { catalog, cleanupWorker } from '../../functions/catalog';
 import { ManualClock } from '../support/manual-clock';
 import { startFakeMetricService } from '../support/fake-google/metric-service';
 import type { FakeMetricService } from '../support/fake-google/metric-service';
-import { createHarness } from '../support/harness';
+import type { DbClient } from '../../functions/core/db';
+import { openAttempt } from '../../functions/core/ledger';
+import { acquireJobLock } from '../../functions/core/lock';
+import { tickFromHeader } from '../../functions/core/tick';
+import { readCounters } from '../../functions/db/counters';
+import { createHarness, ledgerAttempts } from '../support/harness';
+import { ledgerTicks } from '../support/test-jobs';
 import type { Harness } from '../support/harness';
 
 const T0 = new Date('2026-11-23T12:00:00.000Z');
@@ -79,6 +85,68 @@ describe('fleet-watchdog with local gauges', () => {
     const res = await harness.invoke('fleet-watchdog', { scheduleTime: clock.now().toISOString() });
     expect(res.body.result.overdueAttempts).toBe(1);
     expect(harness.gauges.get(METRICS.overdueAttempts.type, 'cleanup-worker')).toBe(1);
+    // ... and settles it: the ledger (and so the status page) stops showing it running.
+    expect(res.body.result.abandonedAttempts).toBe(1);
+    clock.advance(MIN);
+    const next = await harness.invoke('fleet-watchdog', { scheduleTime: clock.now().toISOString() });
+    expect(next.body.result.overdueAttempts).toBe(0);
+  });
+
+  it('marks an attempt past its deadline abandoned, fails its tick and counts the failure', async () => {
+    const started = new Date(clock.now().getTime() - 20 * MIN);
+    const tick = tickFromHeader('2026-11-23T11:00:00Z', started);
+    const opened = await openAttempt(
+      harness.db.pool as unknown as DbClient,
+      { jobId: 'cleanup-worker', tick, now: started },
+      { pid: 0, deadlineAt: new Date(started.getTime() + cleanupWorker.attemptDeadlineMs) },
+    );
+    expect(opened.kind).toBe('run');
+    await harness.db.pool.query('DELETE FROM enx_jobs_counters');
+    clock.advance(MIN);
+    const res = await harness.invoke('fleet-watchdog', { scheduleTime: clock.now().toISOString() });
+    expect(res.body.result.abandonedAttempts).toBe(1);
+    const attempts = await ledgerAttempts(harness.db, 'cleanup-worker');
+    expect(attempts.find((row) => row.tick_id === tick.id)).toMatchObject({
+      state: 'abandoned',
+      exhausted: false,
+      error: expect.stringMatching(/abandoned by the fleet-watchdog/),
+    });
+    expect(
+      (await ledgerTicks(harness.db, 'cleanup-worker')).find((row) => row.tick_id === tick.id),
+    ).toMatchObject({
+      state: 'failed',
+    });
+    const counters = await readCounters(harness.db.pool);
+    expect(
+      counters.filter((counter) => counter.jobId === 'cleanup-worker').map((c) => [c.name, c.value]),
+    ).toEqual([['failed', 1]]);
+    expect(harness.logs.entries()).toContainEqual(
+      expect.objectContaining({ severity: 'ERROR', event: 'abandoned', job: 'cleanup-worker' }),
+    );
+  });
+
+  it('terminates a hung attempt that still holds the job lock before abandoning it', async () => {
+    const started = new Date(clock.now().getTime() - 20 * MIN);
+    const lock = await acquireJobLock(harness.db.pool, 'cleanup-worker', started);
+    if (!lock.acquired) throw new Error('the lock is taken');
+    const tick = tickFromHeader('2026-11-23T11:05:00Z', started);
+    await openAttempt(
+      lock.lock.client,
+      { jobId: 'cleanup-worker', tick, now: started },
+      { pid: lock.lock.pid, deadlineAt: new Date(started.getTime() + cleanupWorker.attemptDeadlineMs) },
+    );
+    clock.advance(MIN);
+    const res = await harness.invoke('fleet-watchdog', { scheduleTime: clock.now().toISOString() });
+    expect(res.body.result.abandonedAttempts).toBe(1);
+    const { rows } = await harness.db.pool.query('SELECT 1 FROM pg_stat_activity WHERE pid = $1', [
+      lock.lock.pid,
+    ]);
+    expect(rows).toEqual([]);
+    const again = await acquireJobLock(harness.db.pool, 'cleanup-worker', clock.now());
+    expect(again.acquired).toBe(true);
+    if (again.acquired) await again.lock.release();
+    await lock.lock.release();
+    expect(harness.logs.entries()).toContainEqual(expect.objectContaining({ event: 'lock_takeover' }));
   });
 
   it('judges a job that never succeeded from when it was first expected', async () => {

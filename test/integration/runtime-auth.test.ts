@@ -73,8 +73,14 @@ describe('runtime authentication over HTTP', () => {
   test.each(cases)('refuses %s and runs nothing', async (_name, makeToken, status, message) => {
     const res = await harness.invoke(JOB, { scheduleTime: TICK, token: await makeToken() });
     expect(res.status).toBe(status);
-    expect(res.body).toEqual({ ok: false, status: 'rejected', error: expect.stringMatching(message) });
+    expect(res.body).toEqual({
+      ok: false,
+      status: 'rejected',
+      reason: 'auth',
+      error: expect.stringMatching(message),
+    });
     await expectNothingRan();
+    expect(harness.sink.tallies.get(JOB)?.refused).toEqual({ auth: 1 });
     const entries = harness.logs.entries();
     expect(entries).toContainEqual(
       expect.objectContaining({
@@ -127,9 +133,11 @@ describe('runtime authentication over HTTP', () => {
       expect(res.body).toEqual({
         ok: false,
         status: 'rejected',
+        reason: 'tick',
         error: expect.stringMatching(/X-CloudScheduler-ScheduleTime .* is not an RFC 3339 time/),
       });
       await expectNothingRan();
+      expect(harness.sink.tallies.get(JOB)?.refused).toEqual({ tick: 1 });
     },
   );
 
@@ -137,6 +145,7 @@ describe('runtime authentication over HTTP', () => {
     const res = await harness.invoke(JOB, { scheduleTime: 'yesterday', token: null });
     expect(res.status).toBe(401);
     await expectNothingRan();
+    expect(harness.sink.tallies.get(JOB)?.refused).toEqual({ auth: 1 });
   });
 });
 

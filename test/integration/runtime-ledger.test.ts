@@ -343,6 +343,7 @@ describe('a metrics sink that fails', () => {
       {
         attemptStarted: () => Promise.reject(new Error('monitoring unavailable')),
         attemptFinished: () => Promise.reject(new Error('monitoring unavailable')),
+        requestRefused: () => Promise.reject(new Error('monitoring unavailable')),
       },
     ],
     [
@@ -352,6 +353,9 @@ describe('a metrics sink that fails', () => {
           throw new Error('monitoring unavailable');
         },
         attemptFinished: () => {
+          throw new Error('monitoring unavailable');
+        },
+        requestRefused: () => {
           throw new Error('monitoring unavailable');
         },
       },

@@ -122,7 +122,7 @@ describe('job lock', () => {
       ok: true,
       status: 'skipped',
       tick: T2,
-      reason: `tick ${T1} of this job is still running; jobs never overlap`,
+      reason: `tick ${T1} of this job is still running; jobs never overlap, and the next tick covers this one`,
     });
 
     blocker.gate.resolve();

@@ -7,5 +7,7 @@ export function fanOut(...sinks: SignalSink[]): SignalSink {
       void (await Promise.all(sinks.map((sink) => sink.attemptStarted(attempt)))),
     attemptFinished: async (attempt) =>
       void (await Promise.all(sinks.map((sink) => sink.attemptFinished(attempt)))),
+    requestRefused: async (refusal) =>
+      void (await Promise.all(sinks.map((sink) => sink.requestRefused(refusal)))),
   };
 }

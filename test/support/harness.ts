@@ -100,9 +100,12 @@ export async function createHarness(options: HarnessOptions = {}): Promise<Harne
       ...options.overrides,
     },
   );
-  const servers = new Map<string, Server>();
+  const servers = new Map<string, { server: Server; method: 'GET' | 'POST' }>();
   for (const definition of options.definitions ?? jobDefinitions) {
-    servers.set(definition.spec.id, serveJob(definition, runtime).server);
+    servers.set(definition.spec.id, {
+      server: serveJob(definition, runtime).server,
+      method: definition.spec.httpMethod,
+    });
   }
   const token = (overrides: Partial<Parameters<TokenIssuer['mint']>[0]> = {}) =>
     issuer.mint({ audience: AUDIENCE, email: INVOKER, now: options.clock?.now(), ...overrides });
@@ -116,9 +119,11 @@ export async function createHarness(options: HarnessOptions = {}): Promise<Harne
     logs,
     token,
     async invoke(jobId, invoke = {}) {
-      const server = servers.get(jobId);
-      if (!server) throw new Error(`job ${jobId} is not registered in this harness`);
-      let call = request(server).get('/');
+      const served = servers.get(jobId);
+      if (!served) throw new Error(`job ${jobId} is not registered in this harness`);
+      // The job's own method, as Cloud Scheduler calls it.
+      let call =
+        served.method === 'POST' ? request(served.server).post('/') : request(served.server).get('/');
       const bearer = invoke.token === undefined ? await token() : invoke.token;
       if (bearer !== null) call = call.set('Authorization', `Bearer ${bearer}`);
       if (invoke.scheduleTime) call = call.set('X-CloudScheduler-ScheduleTime', invoke.scheduleTime);

@@ -20,6 +20,7 @@ export function testJobSpec(id: string, overrides: Partial<JobSpec<NoConfig>> = 
     timeoutMs: 20_000,
     attemptDeadlineMs: 25_000,
     retry: { ...DEFAULT_BACKOFF, retryCount: 3 },
+    skippedTick: 'covered-by-next',
     missedTicksBeforeAlert: 3,
     config: noConfig,
     roles: [],

@@ -38,6 +38,20 @@ describe.each(catalog.map((job) => [job.id, job] as const))('catalog entry %s', 
   it('tolerates at least one missed tick before alerting', () => {
     expect(job.missedTicksBeforeAlert).toBeGreaterThanOrEqual(1);
   });
+
+  it('says whether a later tick covers a skipped one, and a must-run tick can be retried', () => {
+    const spec: { skippedTick?: string } = job;
+    expect(['covered-by-next', 'must-run']).toContain(spec.skippedTick);
+    // A deferred tick is only retried if the scheduler retries at all.
+    if (spec.skippedTick === 'must-run') expect(job.retry.retryCount).toBeGreaterThan(0);
+  });
+});
+
+describe('ticks that must run', () => {
+  it('are the emailers: their mail belongs to the tick', () => {
+    const mustRun = catalog.filter((job) => (job as { skippedTick?: string }).skippedTick === 'must-run');
+    expect(mustRun.map((job) => job.id).sort()).toEqual(['emailer-anomalies', 'emailer-sms-errors']);
+  });
 });
 
 describe('catalog as a whole', () => {

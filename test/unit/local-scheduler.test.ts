@@ -41,7 +41,7 @@ const job = (overrides: Partial<ScheduledJob> = {}): ScheduledJob => ({
 });
 
 interface Run {
-  readonly calls: { at: number; scheduleTime: string }[];
+  readonly calls: { at: number; scheduleTime: string; manual?: boolean }[];
   readonly reports: AttemptReport[];
   readonly missed: { missed: number; tickAt: string }[];
 }
@@ -61,7 +61,11 @@ async function run(options: {
   const scheduler = new Scheduler([options.job], {
     clock,
     call: async (call) => {
-      result.calls.push({ at: clock.ms, scheduleTime: call.scheduleTime.toISOString() });
+      result.calls.push({
+        at: clock.ms,
+        scheduleTime: call.scheduleTime.toISOString(),
+        ...(call.manual ? { manual: true } : {}),
+      });
       return options.answer(call, result.calls.length - 1, clock);
     },
     onAttempt: (report) => {
@@ -165,7 +169,7 @@ describe('Scheduler', () => {
     expect(missed).toEqual([{ missed: 1, tickAt: '2026-01-01T00:15:00.000Z' }]);
   });
 
-  it('with runNow, first calls at once with the current second as the schedule time', async () => {
+  it('with runNow, first calls at once as a manual run reported under the current second', async () => {
     const { calls, reports } = await run({
       job: job(),
       start: '2026-01-01T00:03:30.750Z',
@@ -173,9 +177,9 @@ describe('Scheduler', () => {
       runNow: true,
       answer: () => ({ status: 200 }),
     });
-    expect(calls.map((c) => c.scheduleTime)).toEqual([
-      '2026-01-01T00:03:30.000Z',
-      '2026-01-01T00:05:00.000Z',
+    expect(calls.map((c) => [c.scheduleTime, c.manual])).toEqual([
+      ['2026-01-01T00:03:30.000Z', true],
+      ['2026-01-01T00:05:00.000Z', undefined],
     ]);
     expect(reports.map((r) => r.trigger)).toEqual(['run-now', 'schedule']);
   });
@@ -253,6 +257,18 @@ describe('createHttpCaller (the wire format of a Cloud Scheduler attempt)', () =
       'x-cloudscheduler-jobname': 'cleanup-worker',
       'x-cloudscheduler-scheduletime': '2026-01-01T00:05:00.000Z',
     });
+  });
+
+  it('sends no schedule time for a manual (run-now) call, which the runtime runs as a manual tick', async () => {
+    respond = (res) => res.writeHead(200).end('{}');
+    await createHttpCaller(async () => 't')({
+      job: job({ url }),
+      scheduleTime: new Date('2026-01-01T00:03:30Z'),
+      manual: true,
+      signal: new AbortController().signal,
+    });
+    expect(seen[0].headers['x-cloudscheduler']).toBe('true');
+    expect(seen[0].headers).not.toHaveProperty('x-cloudscheduler-scheduletime');
   });
 
   it('reports a non-2xx answer with its body', async () => {

@@ -25,7 +25,25 @@ export function backupObjectName(databaseName: string, tick: Tick, attempt: numb
   return `database/${databaseName}/${compactTime(tick.scheduledAt)}-${kind}-a${attempt}.sql`;
 }
 
+/**
+ * What runs killed mid-export left: removed before this run writes. Only output untouched for a
+ * whole BACKUP_TIMEOUT goes, since any run's export is aborted by then; and the job lock means no
+ * other attempt of this job is running now.
+ */
+async function removeLeftovers(context: JobContext, config: BackupConfig): Promise<number> {
+  const olderThan = new Date(context.clock.now().getTime() - config.timeoutMs);
+  const removed = (await context.adapters.databaseExport.removeIncomplete?.(olderThan)) ?? [];
+  if (removed.length > 0) {
+    context.logger.warn(`removed ${removed.length} incomplete backup file(s) left by killed runs`, {
+      event: 'backup_partials_removed',
+      files: removed,
+    });
+  }
+  return removed.length;
+}
+
 export async function runBackup(context: JobContext, config: BackupConfig): Promise<JobResult> {
+  const partialsRemoved = await removeLeftovers(context, config);
   const objectName = backupObjectName(config.backupDatabaseName, context.tick, context.attempt);
   const signal = AbortSignal.any([context.abortSignal, AbortSignal.timeout(config.timeoutMs)]);
   const startedAt = context.clock.now();
@@ -61,5 +79,6 @@ export async function runBackup(context: JobContext, config: BackupConfig): Prom
     ...(result.sizeBytes !== undefined ? { sizeBytes: result.sizeBytes } : {}),
     operation: result.operation,
     exportMs: durationMs,
+    ...(partialsRemoved > 0 ? { partialsRemoved } : {}),
   };
 }

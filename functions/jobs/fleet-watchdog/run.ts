@@ -14,6 +14,7 @@ import type { JobContext, JobResult } from '../../core/job-spec';
 import { ConfigError, describeError } from '../../core/errors';
 import type { WatchdogConfig } from './config';
 import { readCounters } from '../../db/counters';
+import { abandonOverdueAttempts } from './abandon';
 
 /** The watchdog's id, for the local alert evaluator; the job itself reads its spec. */
 export const WATCHDOG_JOB_ID = fleetWatchdog.id;
@@ -56,6 +57,9 @@ export async function runWatchdog(context: JobContext, config: WatchdogConfig): 
     points.push({ metric: METRICS.fleetIdle, jobId: context.spec.id, value: Math.round(idle) });
   // A failed write fails the watchdog: its missing heartbeat is then what pages.
   await context.adapters.gauges.write(points);
+  // After the gauges, so this run's overdue gauge still shows what was overdue; the next run's
+  // counter refresh carries the failures counted here.
+  const abandoned = await abandonOverdueAttempts(context);
   // Keeping the counters dense only helps the rate alerts; its failure is a warning.
   let countersRefreshed = 0;
   try {
@@ -85,5 +89,6 @@ export async function runWatchdog(context: JobContext, config: WatchdogConfig): 
     fleetIdleSeconds: idle === undefined ? null : Math.round(idle),
     gauges: points.length,
     countersRefreshed,
+    abandonedAttempts: abandoned.length,
   };
 }

@@ -30,6 +30,15 @@ describe('LocalSignalSink', () => {
     });
   });
 
+  it('tallies refused requests by reason', async () => {
+    const sink = new LocalSignalSink();
+    const at = new Date('2026-11-23T20:05:00Z');
+    await sink.requestRefused({ jobId: 'j', reason: 'tick', at });
+    await sink.requestRefused({ jobId: 'j', reason: 'tick', at });
+    await sink.requestRefused({ jobId: 'j', reason: 'method', at });
+    expect(sink.tallies.get('j')?.refused).toEqual({ tick: 2, method: 1 });
+  });
+
   it('keeps only the most recent signals', async () => {
     const sink = new LocalSignalSink(2);
     for (const outcome of ['failed', 'skipped', 'succeeded'] as const)
@@ -43,12 +52,16 @@ describe('guarded', () => {
     rejecting: {
       attemptStarted: () => Promise.reject(new Error('monitoring is down')),
       attemptFinished: () => Promise.reject(new Error('monitoring is down')),
+      requestRefused: () => Promise.reject(new Error('monitoring is down')),
     },
     throwing: {
       attemptStarted: () => {
         throw new Error('monitoring is down');
       },
       attemptFinished: () => {
+        throw new Error('monitoring is down');
+      },
+      requestRefused: () => {
         throw new Error('monitoring is down');
       },
     },
@@ -59,7 +72,16 @@ describe('guarded', () => {
     const sink = guarded(broken[kind], createLogger({ write: out.write, secrets: new SecretRegistry() }));
     await expect(sink.attemptStarted(started)).resolves.toBeUndefined();
     await expect(sink.attemptFinished(finished('succeeded'))).resolves.toBeUndefined();
+    await expect(
+      sink.requestRefused({ jobId: 'j', reason: 'auth', at: new Date() }),
+    ).resolves.toBeUndefined();
     expect(out.entries()).toEqual([
+      expect.objectContaining({
+        severity: 'WARNING',
+        event: 'metrics_write_failed',
+        job: 'j',
+        error: 'monitoring is down',
+      }),
       expect.objectContaining({
         severity: 'WARNING',
         event: 'metrics_write_failed',
@@ -79,7 +101,8 @@ describe('guarded', () => {
     const a = new LocalSignalSink();
     const b = new LocalSignalSink();
     await fanOut(a, b).attemptFinished(finished('succeeded'));
-    expect(a.tallies.get('j')?.succeeded).toBe(1);
-    expect(b.tallies.get('j')?.succeeded).toBe(1);
+    await fanOut(a, b).requestRefused({ jobId: 'j', reason: 'body', at: new Date() });
+    expect(a.tallies.get('j')).toMatchObject({ succeeded: 1, refused: { body: 1 } });
+    expect(b.tallies.get('j')).toMatchObject({ succeeded: 1, refused: { body: 1 } });
   });
 });
