@@ -26,7 +26,7 @@ import { productionWiring } from '../functions/wiring';
 import { getTestServer } from '@google-cloud/functions-framework/testing';
 import type { PostgresServer } from '../local/embedded-postgres';
 import { startTokenIssuer } from '../local/token-issuer';
-import { closeServer, listen } from './runtime-overhead';
+import { closeServer, get, listen } from './runtime-overhead';
 import { fmt, fmtInt, percentile, table } from './stats';
 
 const INVOKER = 'scheduler-invoker@enx-bench-project.iam.gserviceaccount.com';
@@ -173,37 +173,25 @@ async function openLoop(
   }
 }
 
+/** One request through the overhead bench's GET helper, its answer as "<HTTP status> <body status>". */
 function call(
   port: number,
   headers: Record<string, string>,
   agent?: http.Agent,
 ): Promise<{ ms: number; answer: string }> {
-  return new Promise((resolve) => {
-    const started = performance.now();
-    const request = http.request(
-      { host: '127.0.0.1', port, path: '/', method: 'GET', agent, headers, timeout: REQUEST_TIMEOUT_MS },
-      (response) => {
-        const chunks: Buffer[] = [];
-        response.on('data', (chunk: Buffer) => chunks.push(chunk));
-        response.on('end', () => {
-          let status = '';
-          try {
-            status = String(
-              (JSON.parse(Buffer.concat(chunks).toString('utf8')) as { status?: string }).status ?? '',
-            );
-          } catch {
-            status = 'unreadable';
-          }
-          resolve({ ms: performance.now() - started, answer: `${response.statusCode} ${status}`.trim() });
-        });
-      },
-    );
-    request.on('timeout', () => request.destroy(new Error('timed out')));
-    request.on('error', (error) =>
-      resolve({ ms: performance.now() - started, answer: `error ${error.message}` }),
-    );
-    request.end();
-  });
+  const started = performance.now();
+  return get(agent, port, headers, REQUEST_TIMEOUT_MS).then(
+    (result) => ({ ms: result.ms, answer: `${result.status} ${bodyStatus(result.body)}`.trim() }),
+    (error: Error) => ({ ms: performance.now() - started, answer: `error ${error.message}` }),
+  );
+}
+
+function bodyStatus(body: string): string {
+  try {
+    return String((JSON.parse(body) as { status?: string }).status ?? '');
+  } catch {
+    return 'unreadable';
+  }
 }
 
 async function countConnections(admin: Pool, database: string): Promise<number> {

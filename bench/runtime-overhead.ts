@@ -87,11 +87,16 @@ interface HttpResult {
   readonly ms: number;
 }
 
-function get(agent: http.Agent, port: number, headers: Record<string, string>): Promise<HttpResult> {
+export function get(
+  agent: http.Agent | undefined,
+  port: number,
+  headers: Record<string, string>,
+  timeoutMs = REQUEST_TIMEOUT_MS,
+): Promise<HttpResult> {
   return new Promise((resolve, reject) => {
     const started = performance.now();
     const request = http.request(
-      { host: '127.0.0.1', port, path: '/', method: 'GET', agent, headers, timeout: REQUEST_TIMEOUT_MS },
+      { host: '127.0.0.1', port, path: '/', method: 'GET', agent, headers, timeout: timeoutMs },
       (response) => {
         const chunks: Buffer[] = [];
         response.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -105,9 +110,7 @@ function get(agent: http.Agent, port: number, headers: Record<string, string>): 
         );
       },
     );
-    request.on('timeout', () =>
-      request.destroy(new Error(`request timed out after ${REQUEST_TIMEOUT_MS} ms`)),
-    );
+    request.on('timeout', () => request.destroy(new Error(`request timed out after ${timeoutMs} ms`)));
     request.on('error', reject);
     request.end();
   });

@@ -31,7 +31,8 @@ export async function execute<C>(
   context: AttemptContext,
 ): Promise<Succeeded | Failed> {
   const { spec } = definition;
-  const { tick, attempt } = { tick: context.tick, attempt: claimed.attempt };
+  const { tick } = context;
+  const { attempt } = claimed;
   try {
     const config = runtime.jobConfig(spec.config);
     const result = await runWithTimeout(spec.timeoutMs, (abortSignal) =>

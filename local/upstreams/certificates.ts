@@ -5,6 +5,12 @@
  * (realmSigningColumns, identityFor) and the signature its DER → JOSE conversion, so the probes
  * exercise the same key lifecycle realm-key-rotation-worker manages: a broken rotation (no active
  * key, an active row whose version was destroyed) fails the certificate step, as in production.
+ *
+ * Mirrors: pkg/controller/certapi/signers.go GetSignerForRealm (the system key with its configured
+ * kid, issuer and audience unless the realm has use_realm_certificate_key; otherwise the realm's
+ * current signing key with the realm's issuer and audience, and no fallback when it has none) and
+ * pkg/database/signing_key.go GetKID ("r<realm id>v<row id>"). The certificate endpoint's refusals
+ * are device-api.ts's (pkg/controller/certapi/certificate.go).
  */
 import { createHash, generateKeyPairSync, sign } from 'node:crypto';
 import type { KeyManager } from '../../functions/ports';

@@ -4,9 +4,7 @@
  * runs nothing, leaves no trace in the ledger, and is logged and counted by reason.
  */
 import request from 'supertest';
-import { getTestServer } from '@google-cloud/functions-framework/testing';
-import * as functions from '@google-cloud/functions-framework';
-import { createJobHandler } from '../../functions/core/handler';
+import { serveJob } from '../../functions/serve-job';
 import { ManualClock } from '../support/manual-clock';
 import { TICK_CLOCK_SKEW_MS } from '../../functions/core/tick';
 import { schedulerHeaders } from '../../local/scheduler-http';
@@ -46,16 +44,12 @@ describe('the request contract', () => {
   });
 
   /** A server for the job, for requests the harness's invoke() does not send. */
-  let registrations = 0;
   function serve(jobId: string) {
-    registrations += 1;
-    const name = `contract_${registrations}`;
     const definition = [
       testJob(GET_JOB, ran(GET_JOB)),
       testJob(POST_JOB, ran(POST_JOB), { httpMethod: 'POST' }),
     ].find((candidate) => candidate.spec.id === jobId)!;
-    functions.http(name, createJobHandler(definition, harness.runtime));
-    return request(getTestServer(name));
+    return request(serveJob(definition, harness.runtime).server);
   }
 
   async function expectRefused(jobId: string, reason: string, status: number, res: request.Response) {
