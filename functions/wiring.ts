@@ -42,18 +42,19 @@ const openCloudSqlTunnel: CloudSqlTunnelOpener = (settings) =>
 async function googleClientOptions(parts: RuntimeParts, endpoint: string) {
   const projectId = parts.settings.projectId;
   if (!endpoint) return { projectId: projectId || undefined };
-  const { loopbackClientOptions } = await import('./adapters/loopback');
+  const { loopbackClientOptions } = await import('./adapters/loopback-grpc');
   return loopbackClientOptions(endpoint, projectId);
 }
 
 function monitoringSink(parts: RuntimeParts): CloudMonitoringSink {
   const s = parts.settings;
-  const client = deferred(async () => {
-    const { MetricServiceClient } = await import('@google-cloud/monitoring');
-    return new MetricServiceClient(await googleClientOptions(parts, s.monitoringEndpoint));
-  });
   return new CloudMonitoringSink(
-    client,
+    deferred(async () =>
+      (await import('./adapters/monitoring-writer')).createMonitoringWriter({
+        projectId: s.projectId,
+        endpoint: s.monitoringEndpoint,
+      }),
+    ),
     { projectId: s.projectId, location: s.region },
     parts.db(),
     parts.clock,

@@ -37,6 +37,7 @@ export class GoogleApiError extends Error {
 
 /** gRPC status codes (google.rpc.Code) the mapping distinguishes. */
 export const GrpcCode = {
+  INVALID_ARGUMENT: 3,
   DEADLINE_EXCEEDED: 4,
   NOT_FOUND: 5,
   ALREADY_EXISTS: 6,

@@ -1,30 +1,52 @@
 /**
- * Options that point a Google client library at a loopback stand-in: plain gRPC to 127.0.0.1, and
- * an auth client that never looks for credentials, so the library never probes the cloud metadata
- * server (which would be traffic off this machine). Production never sets the endpoint settings
- * that lead here.
+ * Options that point a Google client library at a loopback stand-in, and an auth client that never
+ * looks for credentials, so the library never probes the cloud metadata server (which would be
+ * traffic off this machine). Production never sets the endpoint settings that lead here.
+ *
+ * Two transports, as the client libraries have two: HTTP/1.1 REST here (Cloud Monitoring, see
+ * functions/wiring.ts) and gRPC in loopback-grpc.ts (KMS, Secret Manager, Scheduler, Logging). They
+ * are apart so that the REST path never loads @grpc/grpc-js.
  */
-import * as grpc from '@grpc/grpc-js';
 import { PassThroughClient } from 'google-auth-library';
 
-export type LoopbackClientOptions = {
+/** How the auth client's HTTP client (gaxios) sends requests. */
+type TransporterOptions = NonNullable<
+  ConstructorParameters<typeof PassThroughClient>[0]
+>['transporterOptions'];
+
+/** Where a client library sends its calls, and the auth client that adds no credentials. */
+export type LoopbackTarget = {
   apiEndpoint: string;
   port: number;
-  sslCreds: grpc.ChannelCredentials;
   authClient: PassThroughClient;
   projectId: string;
 };
 
-export function loopbackClientOptions(endpoint: string, projectId: string): LoopbackClientOptions {
+/** The REST transport of a client library (google-gax's `fallback`), in plain HTTP to 127.0.0.1. */
+export type LoopbackRestClientOptions = LoopbackTarget & { fallback: true; protocol: 'http' };
+
+/** Host and port of a loopback endpoint such as 127.0.0.1:8085; anything else is refused. */
+export function loopbackHostPort(endpoint: string): { host: string; port: number } {
   const match = /^(127\.0\.0\.1|localhost|\[::1\]):(\d+)$/.exec(endpoint.trim());
   if (!match) {
     throw new Error(`API endpoint "${endpoint}" must be a loopback host:port such as 127.0.0.1:8085`);
   }
+  return { host: match[1], port: Number(match[2]) };
+}
+
+/** A client library's REST transport pointed at a loopback stand-in, in plain HTTP. */
+export function loopbackRestClientOptions(
+  endpoint: string,
+  projectId: string,
+  transporterOptions: TransporterOptions = {},
+): LoopbackRestClientOptions {
+  const { host, port } = loopbackHostPort(endpoint);
   return {
-    apiEndpoint: match[1],
-    port: Number(match[2]),
-    sslCreds: grpc.credentials.createInsecure(),
-    authClient: new PassThroughClient(),
+    apiEndpoint: host,
+    port,
+    protocol: 'http',
+    fallback: true,
+    authClient: new PassThroughClient({ transporterOptions }),
     projectId: projectId || 'enx-local',
   };
 }

@@ -14,8 +14,8 @@
 import { createHash } from 'node:crypto';
 import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
-import { loopbackClientOptions } from '../../functions/adapters/loopback';
-import type { LoopbackClientOptions } from '../../functions/adapters/loopback';
+import { loopbackClientOptions } from '../../functions/adapters/loopback-grpc';
+import type { LoopbackClientOptions } from '../../functions/adapters/loopback-grpc';
 import { entryFromLine, toProtoEntry } from './log-entries';
 import type { StoredEntry } from './log-entries';
 import { compileFilter, FilterError } from './log-filter';

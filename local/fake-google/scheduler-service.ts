@@ -10,8 +10,8 @@
  * tests, or the local fleet's own scheduler, so that pausing through the API really pauses it.
  */
 import * as grpc from '@grpc/grpc-js';
-import { loopbackClientOptions } from '../../functions/adapters/loopback';
-import type { LoopbackClientOptions } from '../../functions/adapters/loopback';
+import { loopbackClientOptions } from '../../functions/adapters/loopback-grpc';
+import type { LoopbackClientOptions } from '../../functions/adapters/loopback-grpc';
 import { grpcError, listenOnLoopback, loadService, recordingUnaryService } from './grpc-fake';
 import type { InjectedFailure, RecordedCall, UnaryHandler } from './grpc-fake';
 

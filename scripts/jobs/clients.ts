@@ -6,7 +6,7 @@
 import { Logging } from '@google-cloud/logging';
 import type { LoggingOptions } from '@google-cloud/logging';
 import { CloudSchedulerClient } from '@google-cloud/scheduler';
-import { loopbackClientOptions } from '../../functions/adapters/loopback';
+import { loopbackClientOptions } from '../../functions/adapters/loopback-grpc';
 
 export interface Endpoints {
   /** host:port of a loopback Cloud Scheduler API. */

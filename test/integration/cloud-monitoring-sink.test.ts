@@ -1,9 +1,13 @@
 /**
- * The Cloud Monitoring sink against a loopback MetricService that speaks real gRPC, built from the
- * protos @google-cloud/monitoring ships; the real client library sends the requests.
+ * The Cloud Monitoring sink against a loopback MetricService on the REST transport the functions
+ * use, built from the protos @google-cloud/monitoring ships; the real client library sends the
+ * requests.
  */
-import { MetricServiceClient } from '@google-cloud/monitoring';
 import { CloudMonitoringSink } from '../../functions/adapters/cloud-monitoring-sink';
+import type { TimeSeriesWriter } from '../../functions/adapters/cloud-monitoring-sink';
+import { createMonitoringWriter } from '../../functions/adapters/monitoring-writer';
+import { GoogleApiError } from '../../functions/adapters/google-errors';
+import { deferred } from '../../functions/adapters/deferred';
 import { ManualClock } from '../support/manual-clock';
 import { createLogger } from '../../functions/core/logger';
 import { memoryWriter } from '../support/memory-writer';
@@ -27,22 +31,27 @@ const resource = {
     task_id: 'fleet',
   },
 };
-const at = (date: Date) => ({
-  seconds: String(Math.floor(date.getTime() / 1000)),
-  nanos: (date.getTime() % 1000) * 1e6,
-});
+/** A Timestamp as the stand-in records it: proto3 JSON leaves out zero nanos. */
+const at = (date: Date) => {
+  const nanos = (date.getTime() % 1000) * 1e6;
+  return { seconds: String(Math.floor(date.getTime() / 1000)), ...(nanos ? { nanos } : {}) };
+};
 
 describe('CloudMonitoringSink', () => {
   let db: TestDatabase;
   let fake: FakeMetricService;
-  let client: MetricServiceClient;
+  let client: TimeSeriesWriter & { close(): Promise<void> };
   let clock: ManualClock;
   let sink: CloudMonitoringSink;
 
   beforeAll(async () => {
     db = await createTestDatabase();
     fake = await startFakeMetricService();
-    client = new MetricServiceClient(fake.clientOptions());
+    // The writer the functions use (functions/wiring.ts), pointed at the stand-in.
+    client = await createMonitoringWriter({
+      projectId: 'enx-test-project',
+      endpoint: `127.0.0.1:${fake.port}`,
+    });
   });
   afterAll(async () => {
     await client.close();
@@ -198,6 +207,44 @@ describe('CloudMonitoringSink', () => {
     expect(logs.entries()).toEqual([
       expect.objectContaining({ severity: 'WARNING', event: 'metrics_write_failed', job: JOB }),
     ]);
+  });
+
+  it('starts loading a deferred writer on prepare(), once, and writes through it', async () => {
+    let loads = 0;
+    const lazy = deferred(async () => {
+      loads += 1;
+      return client;
+    });
+    const prepared = new CloudMonitoringSink(
+      lazy,
+      { projectId: 'enx-test-project', location: 'us-central1' },
+      db.pool,
+      clock,
+    );
+    prepared.prepare();
+    prepared.prepare();
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(loads).toBe(1);
+    await prepared.attemptStarted({ jobId: JOB, tickId: 't', attempt: 1, startedAt: START });
+    expect(loads).toBe(1);
+    expect(fake.requests).toHaveLength(1);
+  });
+
+  it('names the role to grant when Cloud Monitoring refuses the service account', async () => {
+    fake.failNext(1, 7, 'Permission monitoring.timeSeries.create denied (or the resource may not exist).');
+    const refused = sink.attemptFinished(finished('succeeded'));
+    await expect(refused).rejects.toThrow(GoogleApiError);
+    await expect(refused).rejects.toThrow(
+      'Cloud Monitoring refused to write time series to projects/enx-test-project: the service account lacks roles/monitoring.metricWriter on projects/enx-test-project (Cloud Monitoring said: Permission monitoring.timeSeries.create denied (or the resource may not exist).)',
+    );
+  });
+
+  it('says an unavailable Cloud Monitoring is transient', async () => {
+    fake.failNext(1, 14, 'The service is currently unavailable.');
+    await expect(sink.attemptFinished(finished('succeeded'))).rejects.toMatchObject({
+      kind: 'transient',
+      transient: true,
+    });
   });
 
   it('recovers the running total after a refused write', async () => {

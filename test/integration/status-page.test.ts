@@ -26,7 +26,7 @@ import {
 } from '../support/local-fleet-process';
 import type { LocalFleet } from '../support/local-fleet-process';
 import { CloudSchedulerClient } from '@google-cloud/scheduler';
-import { loopbackClientOptions } from '../../functions/adapters/loopback';
+import { loopbackClientOptions } from '../../functions/adapters/loopback-grpc';
 import { readLocalApis } from '../../local/google-apis';
 import { TIMELINE_SLOTS } from '../../local/job-health';
 import { CHROMIUM } from '../../local/system-tools';

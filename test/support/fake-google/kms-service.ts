@@ -9,8 +9,8 @@
 import { generateKeyPairSync } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
 import { crc32c } from '../../../functions/adapters/crc32c';
-import { loopbackClientOptions } from '../../../functions/adapters/loopback';
-import type { LoopbackClientOptions } from '../../../functions/adapters/loopback';
+import { loopbackClientOptions } from '../../../functions/adapters/loopback-grpc';
+import type { LoopbackClientOptions } from '../../../functions/adapters/loopback-grpc';
 import { signP256Digest } from '../../../functions/adapters/p256-prehashed';
 import {
   grpcError as failure,

@@ -7,8 +7,8 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import { crc32c } from '../../../functions/adapters/crc32c';
-import { loopbackClientOptions } from '../../../functions/adapters/loopback';
-import type { LoopbackClientOptions } from '../../../functions/adapters/loopback';
+import { loopbackClientOptions } from '../../../functions/adapters/loopback-grpc';
+import type { LoopbackClientOptions } from '../../../functions/adapters/loopback-grpc';
 import {
   grpcError as failure,
   listenOnLoopback,
