@@ -6,7 +6,12 @@
  * Every limit names its source; the dates are when each was last read. Pure functions over JSON:
  * main.ts runs them after synth, the tests run them on stacks built in memory.
  */
-import { FUNCTION_RUNTIME, RUNTIME_SUPPORT_SOURCE, runtimeStatus } from './runtime-support';
+import {
+  FUNCTION_RUNTIME,
+  MAX_MEMORY_MIB_AT_ONE_CPU,
+  RUNTIME_SUPPORT_SOURCE,
+  runtimeStatus,
+} from './runtime-support';
 
 export interface Violation {
   readonly resource: string;
@@ -33,6 +38,8 @@ export const LIMIT_SOURCES = {
     'https://cloud.google.com/monitoring/api/ref_v3/rest/v3/projects.alertPolicies#documentation: content at most 8,192 Unicode characters (read 2026-12-06)',
   kmsScope:
     'https://cloud.google.com/kms/docs/iam: grant roles on the lowest resource that needs them, a key or key ring (read 2026-12-06)',
+  cpuMemory:
+    'https://cloud.google.com/run/docs/configuring/cpu: 1 vCPU allows up to 4 GiB of memory (read 2026-12-06)',
   metricKind:
     'https://cloud.google.com/monitoring/custom-metrics/creating-metrics#which-resource: user-defined metrics are GAUGE or CUMULATIVE, never DELTA (read 2026-12-06)',
 } as const;
@@ -85,7 +92,26 @@ const checkFunction: Check = (name, resource, today) => {
       fix: "lower the job's attemptDeadlineMs in functions/catalog.ts",
     });
   }
+  violations.push(...checkCpuMemory(where, block(resource.service_config)));
   return violations;
+};
+
+function mebibytes(value: unknown): number | undefined {
+  const match = typeof value === 'string' ? /^(\d+)(Mi|Gi)$/.exec(value) : null;
+  return match ? Number(match[1]) * (match[2] === 'Gi' ? 1024 : 1) : undefined;
+}
+
+const checkCpuMemory = (where: string, service: Resource | undefined): Violation[] => {
+  const memory = mebibytes(service?.available_memory);
+  if (service?.available_cpu !== '1' || memory === undefined || memory <= MAX_MEMORY_MIB_AT_ONE_CPU)
+    return [];
+  return [
+    {
+      resource: where,
+      limit: `${memory} MiB of memory is over the ${MAX_MEMORY_MIB_AT_ONE_CPU} MiB one vCPU allows (${LIMIT_SOURCES.cpuMemory})`,
+      fix: "lower the job's memoryMb in functions/catalog.ts, or raise FUNCTION_CPU in infra/runtime-support.ts",
+    },
+  ];
 };
 
 const checkSchedulerJob: Check = (name, resource) => {

@@ -38,6 +38,21 @@ export const NODE_RUNTIMES: readonly RuntimeSchedule[] = [
  */
 export const FUNCTION_RUNTIME = 'nodejs24';
 
+/**
+ * The vCPUs every function gets. Left unset, a function gets the CPU its memory implies: 0.167 vCPU
+ * at 256 MiB, 0.333 at 512 MiB ("Configure memory limits", required minimum CPUs,
+ * https://cloud.google.com/functions/docs/configuring/memory, read 2026-12-06). A cold start is
+ * CPU-bound (loading the Functions Framework, the bundle and the Google clients), so at 0.167 vCPU
+ * it takes about six times as long as on a whole one. One vCPU allows up to 4 GiB of memory
+ * ("Configure CPU limits for services", https://cloud.google.com/run/docs/configuring/cpu, read
+ * 2026-12-06; the preflight checks it). The cost is per vCPU-second while a request is served, and
+ * the CPU-bound part of a run takes fewer seconds on a whole vCPU, so the bill barely moves.
+ */
+export const FUNCTION_CPU = '1';
+
+/** The most memory a function may have at FUNCTION_CPU, from the same page. */
+export const MAX_MEMORY_MIB_AT_ONE_CPU = 4096;
+
 export type RuntimeStatus = 'supported' | 'deprecated' | 'decommissioned' | 'preview' | 'unknown';
 
 export function runtimeSchedule(id: string): RuntimeSchedule | undefined {

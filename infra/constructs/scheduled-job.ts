@@ -28,7 +28,7 @@ import type { JobSpec } from '../../functions/core/job-spec';
 import { jobPlainEnv, jobSecrets, providedEnv } from '../job-env';
 import { CUSTOM_ROLES, projectRole } from '../custom-roles';
 import { functionUrl, invokerAccountId, runtimeAccountId } from '../naming';
-import { FUNCTION_RUNTIME } from '../runtime-support';
+import { FUNCTION_CPU, FUNCTION_RUNTIME } from '../runtime-support';
 import type { EnvironmentSettings } from '../settings';
 import type { Shared } from './shared';
 import { IAM_PROPAGATION_WAIT } from './shared';
@@ -149,6 +149,9 @@ export class ScheduledJob extends Construct {
         // attempt deadline, so the scheduler gives up first and the runtime has time to answer.
         timeoutSeconds: functionTimeoutSeconds(spec),
         availableMemory: `${spec.memoryMb}Mi`,
+        // A whole vCPU, where the memory alone would give a function 0.167 (256 MiB) or 0.333
+        // (512 MiB) of one (infra/runtime-support.ts, FUNCTION_CPU): a cold start is CPU-bound.
+        availableCpu: FUNCTION_CPU,
         // One attempt per instance: a job run holds a database connection and a lock, and its
         // timeout is measured per request.
         maxInstanceRequestConcurrency: 1,

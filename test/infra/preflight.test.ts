@@ -38,6 +38,11 @@ describe('preflight', () => {
       /timeout 4000 s is over 3600 s/,
     ],
     [
+      'more memory than one vCPU allows',
+      (s) => (firstOf(s, 'google_cloudfunctions2_function').service_config.available_memory = '8Gi'),
+      /8192 MiB of memory is over the 4096 MiB one vCPU allows/,
+    ],
+    [
       'an attempt deadline over 30 minutes',
       (s) => (firstOf(s, 'google_cloud_scheduler_job').attempt_deadline = '3600s'),
       /attempt deadline 3600 s is outside 15-1800 s/,
@@ -79,6 +84,12 @@ describe('preflight', () => {
     expect(formatViolations('production', violations)).toMatch(
       /preflight refused stack production \(1 problem\):\n[\s\S]*Fix: /,
     );
+  });
+
+  it('gives every function a whole vCPU, not the fraction its memory implies', () => {
+    const functions = Object.values(json.resource.google_cloudfunctions2_function as Record<string, Json>);
+    expect(functions.length).toBeGreaterThan(0);
+    for (const fn of functions) expect(fn.service_config.available_cpu).toBe('1');
   });
 
   it('refuses the runtime once Google decommissions it', () => {
