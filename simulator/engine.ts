@@ -31,11 +31,10 @@ import { evaluate, lookbackMs } from '../functions/alerts/evaluate';
 import type { FleetSnapshot, Refusal, SchedulerFailure } from '../functions/alerts/evaluate';
 import { ALERT_RULES } from '../functions/alerts/rules';
 import { loadSnapshot } from '../functions/alerts/snapshot';
-import type { InvocationVerifier } from '../functions/core/auth';
 import { ManualClock } from '../test/support/manual-clock';
 import { noConfig } from '../functions/core/config';
 import type { Db } from '../functions/core/db';
-import { AuthError, TimeoutError } from '../functions/core/errors';
+import { TimeoutError } from '../functions/core/errors';
 import { defineJob } from '../functions/core/job-spec';
 import type { AnyJobDefinition, JobSpec } from '../functions/core/job-spec';
 import type { LineWriter } from '../functions/core/logger';
@@ -45,6 +44,9 @@ import { LocalSignalSink } from '../functions/core/signals';
 import { EventQueue } from './event-queue';
 import { FaultPlan } from './faults';
 import { serveFunctions } from './function-servers';
+import { CallerTokens, SIMULATED_CALLER } from './caller-tokens';
+import { startTokenIssuer } from '../local/token-issuer';
+import type { TokenIssuer } from '../local/token-issuer';
 import type { Answer } from './function-servers';
 import { streamFor } from './random';
 import type { Random } from './random';
@@ -126,26 +128,6 @@ type SimEvent =
   | { readonly kind: 'evaluate'; readonly atMs: number; readonly rank: 1 | 2 };
 
 /**
- * The caller check: the real verifier would need a token issuer, so every caller is accepted, but
- * for the auth-broken fault, which refuses it as a wrong audience would (AuthError, 401). Requests
- * run one at a time, so the engine names the request in flight before sending it.
- */
-function simulatedVerifier(
-  faults: FaultPlan,
-  clock: ManualClock,
-  inFlight: { jobId: string },
-): InvocationVerifier {
-  return {
-    verify: async () => {
-      if (faults.authBroken(inFlight.jobId, clock.now().getTime())) {
-        throw new AuthError('the token audience is not this function (simulated auth-broken fault)', 401);
-      }
-      return { email: 'simulated-scheduler' };
-    },
-  };
-}
-
-/**
  * The runtime's database, failing every call while the database-outage fault holds, as an
  * unreachable Cloud SQL instance would. The simulator's own evaluation reads the database
  * directly: it plays the watchdog and Cloud Monitoring, which keep their history in an outage.
@@ -164,17 +146,23 @@ function outageAware(db: Db, faults: FaultPlan, clock: ManualClock): Db {
 }
 
 /**
- * Only what the runtime's settings require. OIDC values are placeholders: the verifier is
- * overridden, so they are never used to fetch keys. Migrations are the caller's business.
+ * Only what the runtime's settings require. The callers' tokens come from a loopback issuer
+ * (caller-tokens.ts) and are checked by the real verifier. Migrations are the caller's business.
  */
-const SIMULATOR_ENV = {
-  GOOGLE_CLOUD_PROJECT: 'enx-simulator',
-  OIDC_AUDIENCE: 'http://127.0.0.1/simulated',
-  OIDC_INVOKER_EMAILS: 'simulated-scheduler',
-  SIGNALS_SINK: 'local',
-  DB_MIGRATE: 'off',
-  LOG_LEVEL: 'info',
-};
+const SIMULATOR_AUDIENCE = 'http://127.0.0.1/simulated';
+
+function simulatorEnv(issuer: TokenIssuer): Record<string, string> {
+  return {
+    GOOGLE_CLOUD_PROJECT: 'enx-simulator',
+    OIDC_ISSUER: issuer.issuer,
+    OIDC_JWKS_URL: issuer.jwksUrl,
+    OIDC_AUDIENCE: SIMULATOR_AUDIENCE,
+    OIDC_INVOKER_EMAILS: SIMULATED_CALLER,
+    SIGNALS_SINK: 'local',
+    DB_MIGRATE: 'off',
+    LOG_LEVEL: 'info',
+  };
+}
 
 const discard: LineWriter = () => undefined;
 
@@ -282,17 +270,21 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
 
   const clock = new ManualClock(scenario.startMs);
   const faults = new FaultPlan(scenario.faults);
-  const inFlight = { jobId: '' };
+  const issuer = await startTokenIssuer();
+  const tokens = new CallerTokens(issuer, SIMULATOR_AUDIENCE);
   const outside = new OutsideSignals();
-  const runtime = new Runtime(SIMULATOR_ENV, localWiring, {
+  const runtime = new Runtime(simulatorEnv(issuer), localWiring, {
     clock,
     db: outageAware(db, faults, clock),
     sink: new LocalSignalSink(),
-    verifier: simulatedVerifier(faults, clock, inFlight),
     writeLine: options.writeLine ? inVirtualTime(options.writeLine, clock) : discard,
   });
   const definitions = jobs.map((spec) => simulatedDefinition(spec, clock, faults, scenario));
-  const served = await serveFunctions(definitions, runtime);
+  const served = await serveFunctions(definitions, runtime).catch(async (error: unknown) => {
+    await runtime.close();
+    await issuer.close();
+    throw error;
+  });
 
   const ticks = jobs.map((spec) => ticksOf(spec, scenario.startMs, scenario.endMs));
   const tracker = new TransitionTracker();
@@ -355,12 +347,14 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
       return;
     }
     clock.set(event.atMs);
-    inFlight.jobId = spec.id;
     const endpoint = served.endpoints.get(spec.id);
     const answer: Answer = faults.notFound(spec.id, event.atMs)
       ? { status: 404, body: { status: 'not found', error: 'no function is deployed at this URL' } }
       : endpoint
-        ? await endpoint.call(tickMs)
+        ? await endpoint.call(
+            tickMs,
+            await tokens.authorization(event.atMs, faults.authBroken(spec.id, event.atMs)),
+          )
         : { body: { status: 'no answer', error: 'not served' } };
     const answeredMs = clock.now().getTime();
     outside.record(spec, answer, event.atMs, answeredMs);
@@ -415,6 +409,7 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
   } finally {
     await served.close();
     await runtime.close();
+    await issuer.close();
   }
 
   return {

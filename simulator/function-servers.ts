@@ -20,8 +20,8 @@ export interface Answer {
 
 export interface FunctionEndpoint {
   readonly definition: AnyJobDefinition;
-  /** Sends one scheduled request for the tick and waits for the answer. */
-  call(tickMs: number): Promise<Answer>;
+  /** Sends one scheduled request for the tick, with the caller's token, and waits for the answer. */
+  call(tickMs: number, authorization: string): Promise<Answer>;
 }
 
 export interface ServedFunctions {
@@ -40,7 +40,13 @@ function listen(server: Server): Promise<number> {
   });
 }
 
-function send(agent: Agent, port: number, method: string, tickMs: number): Promise<Answer> {
+function send(
+  agent: Agent,
+  port: number,
+  method: string,
+  tickMs: number,
+  authorization: string,
+): Promise<Answer> {
   return new Promise((resolve) => {
     const req = request(
       {
@@ -51,9 +57,7 @@ function send(agent: Agent, port: number, method: string, tickMs: number): Promi
         agent,
         headers: {
           [SCHEDULE_TIME_HEADER]: new Date(tickMs).toISOString(),
-          // The verifier is overridden to accept everyone; the header is there because the real
-          // scheduler always sends one.
-          authorization: 'Bearer simulated-scheduler',
+          authorization,
           'content-length': '0',
         },
       },
@@ -93,7 +97,7 @@ export async function serveFunctions(
       agents.push(agent);
       endpoints.set(definition.spec.id, {
         definition,
-        call: (tickMs) => send(agent, port, definition.spec.httpMethod, tickMs),
+        call: (tickMs, authorization) => send(agent, port, definition.spec.httpMethod, tickMs, authorization),
       });
     }
   } catch (error) {
