@@ -1,7 +1,8 @@
 /**
- * The alert evaluator of the local fleet: every half minute it reads the run ledger, judges every
- * alert rule with the same code the watchdog and the simulator use, reports each alert that starts
- * or stops firing, and keeps the current verdicts for the status page.
+ * The alert evaluator of the local fleet: every half minute it reads the run ledger, adds what the
+ * local scheduler saw outside it (failed attempts and refusals, local/outside-signals.ts), judges
+ * every alert rule with the same code the watchdog and the simulator use, reports each alert that
+ * starts or stops firing, and keeps the current verdicts for the status page.
  */
 import { evaluate, lookbackMs } from '../functions/alerts/evaluate';
 import type { Verdict } from '../functions/alerts/evaluate';
@@ -13,6 +14,7 @@ import type { Db } from '../functions/core/db';
 import { describeError } from '../functions/core/errors';
 import type { JobSpec } from '../functions/core/job-spec';
 import { WATCHDOG_JOB_ID } from '../functions/jobs/fleet-watchdog/run';
+import type { OutsideSnapshot } from './outside-signals';
 
 export interface AlertReport {
   readonly evaluatedAt: string | null;
@@ -32,6 +34,8 @@ export function startAlertEvaluator(options: {
   jobs: readonly JobSpec[];
   intervalMs: number;
   onTransition: (transition: Transition, at: Date) => void;
+  /** Scheduler failures and refusals up to `at`, which the ledger cannot show. */
+  outside?: (at: Date) => OutsideSnapshot;
   now?: () => Date;
 }): AlertEvaluator {
   const now = options.now ?? (() => new Date());
@@ -48,7 +52,8 @@ export function startAlertEvaluator(options: {
           lookbackMs: lookbackMs(ALERT_RULES),
           excludedFromActivity: [WATCHDOG_JOB_ID],
         });
-        for (const transition of state.update(evaluate(ALERT_RULES, snapshot)))
+        const seen = { ...snapshot, ...options.outside?.(at) };
+        for (const transition of state.update(evaluate(ALERT_RULES, seen)))
           options.onTransition(transition, at);
         evaluatedAt = at;
         error = null;

@@ -32,6 +32,9 @@ import {
 import { ensureCertificateKeyVersion, seedDemoData } from './demo-data';
 import type { DemoSeed } from './demo-data';
 import { startAlertEvaluator } from './alert-evaluator';
+import { OutsideSignals } from './outside-signals';
+import { lookbackMs } from '../functions/alerts/evaluate';
+import { ALERT_RULES } from '../functions/alerts/rules';
 import type { AlertEvaluator } from './alert-evaluator';
 import { startAppFeed } from './app-feed';
 import type { AppFeed } from './app-feed';
@@ -290,6 +293,9 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
     // Fail at start-up, not at the first tick, when a job's settings are wrong.
     for (const fn of parts.functions) fn.runtime.jobConfig(fn.definition.spec.config);
 
+    // Scheduler failures and refusals leave no ledger row; the evaluator gets them from here.
+    const outside = new OutsideSignals(lookbackMs(ALERT_RULES));
+    const specs = new Map(parts.functions.map((fn) => [fn.definition.spec.id, fn.definition.spec]));
     const scheduler = new Scheduler(
       parts.functions.map((fn) => ({
         id: fn.definition.spec.id,
@@ -302,7 +308,12 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
       })),
       {
         call: createHttpCaller((audience) => issuer.mint({ audience, email: LOCAL_INVOKER })),
-        onAttempt: (report) => out(formatAttemptLine(report)),
+        onAttempt: (report) => {
+          out(formatAttemptLine(report));
+          const spec = specs.get(report.jobId);
+          const sentMs = report.startedAt.getTime();
+          if (spec) outside.record(spec, report, sentMs, sentMs + report.durationMs);
+        },
         onMissedTicks: (jobId, missed, tickAt) => out(formatMissedTicksLine(jobId, missed, tickAt)),
       },
     );
@@ -315,6 +326,7 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
       jobs: parts.functions.map((fn) => fn.definition.spec),
       intervalMs: ALERT_EVALUATION_INTERVAL_MS,
       onTransition: (transition, at) => out(formatAlertLine(transition, at)),
+      outside: (at) => outside.within(at.getTime()),
     });
     const alerts = parts.alerts;
 

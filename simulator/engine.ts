@@ -28,7 +28,7 @@
  */
 import { fleetWatchdog } from '../functions/catalog';
 import { evaluate, lookbackMs } from '../functions/alerts/evaluate';
-import type { FleetSnapshot, Refusal, SchedulerFailure } from '../functions/alerts/evaluate';
+import type { FleetSnapshot } from '../functions/alerts/evaluate';
 import { ALERT_RULES } from '../functions/alerts/rules';
 import { loadSnapshot } from '../functions/alerts/snapshot';
 import { ManualClock } from '../test/support/manual-clock';
@@ -44,6 +44,7 @@ import { LocalSignalSink } from '../functions/core/signals';
 import { EventQueue } from './event-queue';
 import { FaultPlan } from './faults';
 import { serveFunctions } from './function-servers';
+import { OutsideSignals } from '../local/outside-signals';
 import { CallerTokens, SIMULATED_CALLER } from './caller-tokens';
 import { startTokenIssuer } from '../local/token-issuer';
 import type { TokenIssuer } from '../local/token-issuer';
@@ -52,7 +53,7 @@ import { streamFor } from './random';
 import type { Random } from './random';
 import { DEFAULT_RUN_DURATION_MS, SIMULATED_JOBS } from './scenario';
 import type { Scenario } from './scenario';
-import { attemptStatus, planRetry, schedulerSucceeded, ticksOf } from './scheduler-model';
+import { planRetry, schedulerSucceeded, ticksOf } from './scheduler-model';
 import { TransitionTracker } from './timeline';
 import type { Transition } from './timeline';
 
@@ -222,36 +223,6 @@ function carriedForward(base: FleetSnapshot, atMs: number, lookback: number): Fl
   };
 }
 
-/**
- * What the simulated Cloud Scheduler logged and the runtime refused, as the alert rules see
- * them: the log-based metric and the refused_requests counter, within the look-back.
- */
-class OutsideSignals {
-  private readonly failures: SchedulerFailure[] = [];
-  private readonly refusals: Refusal[] = [];
-
-  record(spec: JobSpec, answer: Answer, sentMs: number, answeredMs: number): void {
-    const status = attemptStatus(spec, answer.status, answeredMs - sentMs);
-    if (status === undefined) return;
-    const at = new Date(answeredMs);
-    this.failures.push({ jobId: spec.id, status, at });
-    const reason = refusalReason(answer);
-    if (reason !== undefined) this.refusals.push({ jobId: spec.id, reason, at });
-  }
-
-  within(atMs: number, lookback: number): Pick<FleetSnapshot, 'schedulerFailures' | 'refusals'> {
-    const recent = <T extends { at: Date }>(items: readonly T[]) =>
-      items.filter((item) => item.at.getTime() > atMs - lookback && item.at.getTime() <= atMs);
-    return { schedulerFailures: recent(this.failures), refusals: recent(this.refusals) };
-  }
-}
-
-/** The refused_requests reason of a runtime answer: rejected callers (401/403) and ticks (400). */
-function refusalReason(answer: Answer): string | undefined {
-  if (answer.body.status !== 'rejected') return undefined;
-  return answer.status === 400 ? 'tick' : 'auth';
-}
-
 export async function simulate(options: SimulationOptions): Promise<SimulationResult> {
   const wallStart = performance.now();
   const { db, scenario } = options;
@@ -272,7 +243,7 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
   const faults = new FaultPlan(scenario.faults);
   const issuer = await startTokenIssuer();
   const tokens = new CallerTokens(issuer, SIMULATOR_AUDIENCE);
-  const outside = new OutsideSignals();
+  const outside = new OutsideSignals(lookbackMs(ALERT_RULES));
   const runtime = new Runtime(simulatorEnv(issuer), localWiring, {
     clock,
     db: outageAware(db, faults, clock),
@@ -326,7 +297,7 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
       snapshot = carriedForward(lastRead, atMs, lookback);
     }
     evaluations += 1;
-    snapshot = { ...snapshot, ...outside.within(atMs, lookback) };
+    snapshot = { ...snapshot, ...outside.within(atMs) };
     for (const transition of tracker.observe(atMs, evaluate(ALERT_RULES, snapshot))) {
       options.onTransition?.(transition);
     }

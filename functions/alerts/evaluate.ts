@@ -49,9 +49,10 @@ export interface FleetSnapshot {
   readonly lastActivityAt?: Date;
   /**
    * Signals from outside the ledger, within the look-back: Cloud Scheduler's failed attempts
-   * (its logs) and the runtime's refusals. The simulator, which plays Cloud Scheduler, fills them;
-   * loadSnapshot cannot (a refused or unreachable request leaves no ledger row), so locally these
-   * two rules judge only what they are given.
+   * (its logs) and the runtime's refusals. loadSnapshot cannot fill them (a refused or unreachable
+   * request leaves no ledger row); the local fleet and the simulator, which play Cloud Scheduler,
+   * do (local/outside-signals.ts). On Google Cloud the two rules read the log-based metric and
+   * refused_requests instead.
    */
   readonly schedulerFailures?: readonly SchedulerFailure[];
   readonly refusals?: readonly Refusal[];
