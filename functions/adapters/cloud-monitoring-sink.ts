@@ -15,7 +15,6 @@ import type { CounterValue, StoredCounter, StoredCounterName } from '../db/count
 import { METRICS, RESOURCE_NAMESPACE, RESOURCE_TASK_ID, RESOURCE_TYPE } from '../alerts/metrics';
 import type { MetricSpec } from '../alerts/metrics';
 import type { GaugePoint, GaugeWriter } from '../ports/gauges';
-import { loadedAdapter } from './deferred';
 
 type TimeSeries = protos.google.monitoring.v3.ITimeSeries;
 type CreateTimeSeriesRequest = protos.google.monitoring.v3.ICreateTimeSeriesRequest;
@@ -59,11 +58,6 @@ export class CloudMonitoringSink implements SignalSink, GaugeWriter {
     private readonly db: Db,
     private readonly clock: Clock,
   ) {}
-
-  /** Starts loading a deferred writer (the Monitoring client) while the request is checked. */
-  prepare(): void {
-    loadedAdapter(this.writer).catch(() => undefined);
-  }
 
   async attemptStarted(attempt: AttemptStarted): Promise<void> {
     const now = this.clock.now();

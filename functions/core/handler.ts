@@ -27,7 +27,6 @@ export type HttpHandler = (req: Request, res: Response) => Promise<void>;
 
 export function createJobHandler<C>(definition: JobDefinition<C>, runtime: Runtime): HttpHandler {
   return async (req, res) => {
-    runtime.sink.prepare?.();
     const request = arrival(definition.spec.id, runtime, req);
     const { outcome, logger } = await runPipeline(definition, runtime, req, request);
     const answer = await report(outcome, {

@@ -37,12 +37,6 @@ export interface RequestRefused {
 }
 
 export interface SignalSink {
-  /**
-   * Called as a request arrives: a sink that must load something before its first write starts
-   * loading it now, so the load overlaps the token check and the ledger's round trips instead of
-   * following them. Never throws and is never awaited.
-   */
-  prepare?(): void;
   attemptStarted(attempt: AttemptStarted): Promise<void>;
   attemptFinished(attempt: AttemptFinished): Promise<void>;
   requestRefused(refusal: RequestRefused): Promise<void>;
@@ -113,13 +107,6 @@ export function guarded(sink: SignalSink, logger: Logger): SignalSink {
   // Called inside a promise chain so that a sink which throws before returning a promise is caught
   // too; otherwise the throw would escape into the handler and fail the attempt.
   return {
-    prepare: () => {
-      try {
-        sink.prepare?.();
-      } catch {
-        // A sink that cannot even start loading fails again at its first write, which warns.
-      }
-    },
     attemptStarted: (attempt) =>
       Promise.resolve()
         .then(() => sink.attemptStarted(attempt))

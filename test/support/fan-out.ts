@@ -3,7 +3,6 @@ import type { SignalSink } from '../../functions/core/signals';
 
 export function fanOut(...sinks: SignalSink[]): SignalSink {
   return {
-    prepare: () => sinks.forEach((sink) => sink.prepare?.()),
     attemptStarted: async (attempt) =>
       void (await Promise.all(sinks.map((sink) => sink.attemptStarted(attempt)))),
     attemptFinished: async (attempt) =>

@@ -97,23 +97,6 @@ describe('guarded', () => {
     ]);
   });
 
-  it('passes prepare() on, and swallows a sink that throws in it', () => {
-    const out = memoryWriter();
-    const logger = createLogger({ write: out.write, secrets: new SecretRegistry() });
-    let prepared = 0;
-    const preparing = { ...broken.rejecting, prepare: () => void (prepared += 1) };
-    guarded(preparing, logger).prepare!();
-    expect(prepared).toBe(1);
-    const throwing = {
-      ...broken.rejecting,
-      prepare: () => {
-        throw new Error('cannot load');
-      },
-    };
-    expect(() => guarded(throwing, logger).prepare!()).not.toThrow();
-    expect(() => guarded(broken.rejecting, logger).prepare!()).not.toThrow();
-  });
-
   it('sends to every sink of a fan-out', async () => {
     const a = new LocalSignalSink();
     const b = new LocalSignalSink();
