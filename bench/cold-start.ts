@@ -38,6 +38,7 @@ import { startTokenIssuer } from '../local/token-issuer';
 import { startFakeMetricService } from '../test/support/fake-google/metric-service';
 import { archiveBytes } from '../scripts/build-output';
 import { fmt, median, table, verdict } from './stats';
+import { startLatencyProxy } from './latency-proxy';
 
 export const COLD_START_TARGET_RATIO = 1.3;
 
@@ -69,6 +70,12 @@ export interface ColdStartOptions {
   readonly log: (line: string) => void;
   /** Cold starts per job (and of the baseline); the median is reported. */
   readonly starts: number;
+  /**
+   * One-way delay, in ms, on every connection an instance makes to Postgres and to the token
+   * issuer's JWKS (bench/latency-proxy.ts): 0 is loopback; a few ms is a database and Google's
+   * certificate endpoint in the same region.
+   */
+  readonly networkDelayMs?: number;
 }
 
 export interface ColdStartRow {
@@ -84,6 +91,7 @@ export interface ColdStartRow {
 
 export interface ColdStartResult {
   readonly starts: number;
+  readonly networkDelayMs: number;
   /** `node --version` of the instances. */
   readonly node: string;
   readonly bareMs: number;
@@ -229,6 +237,13 @@ export async function runColdStart(options: ColdStartOptions): Promise<ColdStart
   const pool = new Pool({ connectionString: pg.url(database), max: 1 });
   const issuer = await startTokenIssuer();
   const monitoring = await startFakeMetricService();
+  const delayMs = options.networkDelayMs ?? 0;
+  const databaseProxy = await startLatencyProxy(pg.port, delayMs);
+  const jwksProxy = await startLatencyProxy(Number(new URL(issuer.jwksUrl).port), delayMs);
+  const jwksUrl = new URL(issuer.jwksUrl);
+  jwksUrl.port = String(jwksProxy.port);
+  const databaseUrl = new URL(pg.url(database));
+  databaseUrl.port = String(databaseProxy.port);
   writeBareHandler();
   const port = await freePort();
   const audience = `http://127.0.0.1:${port}`;
@@ -248,12 +263,12 @@ export async function runColdStart(options: ColdStartOptions): Promise<ColdStart
         method: definition.spec.httpMethod,
         env: {
           ...baseEnv,
-          DATABASE_URL: pg.url(database),
+          DATABASE_URL: databaseUrl.toString(),
           DB_SSLMODE: 'disable',
           DB_MIGRATE: 'off',
           GOOGLE_CLOUD_PROJECT: 'enx-bench',
           OIDC_ISSUER: issuer.issuer,
-          OIDC_JWKS_URL: issuer.jwksUrl,
+          OIDC_JWKS_URL: jwksUrl.toString(),
           OIDC_AUDIENCE: audience,
           OIDC_INVOKER_EMAILS: INVOKER,
           MONITORING_API_ENDPOINT: `127.0.0.1:${monitoring.port}`,
@@ -307,6 +322,7 @@ export async function runColdStart(options: ColdStartOptions): Promise<ColdStart
     });
     return {
       starts: options.starts,
+      networkDelayMs: delayMs,
       node: spawnSync(instanceNode(), ['--version'], { encoding: 'utf8' }).stdout.trim(),
       bareMs,
       bareRssMb: median(samples.get(bare.id)!.map((s) => s.rssMb)),
@@ -316,6 +332,8 @@ export async function runColdStart(options: ColdStartOptions): Promise<ColdStart
     await pool.end();
     await issuer.close();
     await monitoring.close();
+    await databaseProxy.close();
+    await jwksProxy.close();
   }
 }
 
@@ -331,7 +349,7 @@ export function formatColdStart(result: ColdStartResult): string {
     verdict(row.ratio <= COLD_START_TARGET_RATIO),
   ]);
   return [
-    `bare Functions Framework handler: median ${fmt(result.bareMs, 0)} ms to first answer, RSS ${fmt(result.bareRssMb, 0)} MB (${result.starts} cold starts each, instances on Node.js ${result.node})`,
+    `bare Functions Framework handler: median ${fmt(result.bareMs, 0)} ms to first answer, RSS ${fmt(result.bareRssMb, 0)} MB (${result.starts} cold starts each, instances on Node.js ${result.node}, ${result.networkDelayMs} ms one-way to Postgres and the JWKS)`,
     table(
       [
         'function',

@@ -15,6 +15,7 @@
  *   coldstart (f) each function's cold start from its own archive vs a bare Functions Framework handler
  *   duplicates (g) 50 duplicate deliveries a second for 10 s: p99 vs a bare handler, DB connections
  *   --quick  fewer calls and 100,000 rows instead of 1,000,000
+ *   --network-delay-ms=<n>  coldstart: n ms each way to Postgres and the JWKS, as over a network
  */
 import './env';
 import { performance } from 'node:perf_hooks';
@@ -56,23 +57,33 @@ const USAGE = `usage: npm run bench -- [--quick] [${BENCHES.join('] [')}]
   fairness cleanup-worker with 2,000,000 expired API keys in step 1 (200,000 with --quick)
   coldstart each function's first answer from its own archive vs a bare handler (10 cold starts each)
   duplicates 50 deliveries a second of one tick for 10 s (5 s with --quick): p99, DB connections
-  --quick  fewer calls, 100,000 rows instead of 1,000,000`;
+  --quick  fewer calls, 100,000 rows instead of 1,000,000
+  --network-delay-ms=<n>  coldstart: hold every packet to Postgres and the JWKS n ms each way`;
 
 interface Args {
   readonly quick: boolean;
   readonly benches: readonly BenchName[];
+  /** coldstart: one-way delay to Postgres and the JWKS, in ms. */
+  readonly networkDelayMs: number;
 }
 
 function parseArgs(argv: readonly string[]): Args | string {
   let quick = false;
+  let networkDelayMs = 0;
   const chosen = new Set<BenchName>();
   for (const arg of argv) {
+    const delay = /^--network-delay-ms=(\d{1,4})$/.exec(arg);
     if (arg === '--quick') quick = true;
+    else if (delay) networkDelayMs = Number(delay[1]);
     else if (arg === '--help' || arg === '-h') return USAGE;
     else if ((BENCHES as readonly string[]).includes(arg)) chosen.add(arg as BenchName);
     else return `unknown argument "${arg}"\n${USAGE}`;
   }
-  return { quick, benches: chosen.size > 0 ? BENCHES.filter((name) => chosen.has(name)) : BENCHES };
+  return {
+    quick,
+    networkDelayMs,
+    benches: chosen.size > 0 ? BENCHES.filter((name) => chosen.has(name)) : BENCHES,
+  };
 }
 
 function settingsFor(quick: boolean) {
@@ -236,7 +247,13 @@ async function main(): Promise<number> {
       log('\n(f) cold start per function, from its own archive');
       log('  building the archives (npm run build) ...');
       await buildFunctions();
-      coldStartResult = await runColdStart({ pg, template: TEMPLATE, log, starts: 10 });
+      coldStartResult = await runColdStart({
+        pg,
+        template: TEMPLATE,
+        log,
+        starts: 10,
+        networkDelayMs: args.networkDelayMs,
+      });
       log('');
       log(formatColdStart(coldStartResult));
     }

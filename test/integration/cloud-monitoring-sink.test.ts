@@ -7,7 +7,6 @@ import { CloudMonitoringSink } from '../../functions/adapters/cloud-monitoring-s
 import type { TimeSeriesWriter } from '../../functions/adapters/cloud-monitoring-sink';
 import { createMonitoringWriter } from '../../functions/adapters/monitoring-writer';
 import { GoogleApiError } from '../../functions/adapters/google-errors';
-import { deferred } from '../../functions/adapters/deferred';
 import { ManualClock } from '../support/manual-clock';
 import { createLogger } from '../../functions/core/logger';
 import { memoryWriter } from '../support/memory-writer';
@@ -207,27 +206,6 @@ describe('CloudMonitoringSink', () => {
     expect(logs.entries()).toEqual([
       expect.objectContaining({ severity: 'WARNING', event: 'metrics_write_failed', job: JOB }),
     ]);
-  });
-
-  it('starts loading a deferred writer on prepare(), once, and writes through it', async () => {
-    let loads = 0;
-    const lazy = deferred(async () => {
-      loads += 1;
-      return client;
-    });
-    const prepared = new CloudMonitoringSink(
-      lazy,
-      { projectId: 'enx-test-project', location: 'us-central1' },
-      db.pool,
-      clock,
-    );
-    prepared.prepare();
-    prepared.prepare();
-    await new Promise((resolve) => setImmediate(resolve));
-    expect(loads).toBe(1);
-    await prepared.attemptStarted({ jobId: JOB, tickId: 't', attempt: 1, startedAt: START });
-    expect(loads).toBe(1);
-    expect(fake.requests).toHaveLength(1);
   });
 
   it('names the role to grant when Cloud Monitoring refuses the service account', async () => {
