@@ -238,12 +238,19 @@ export async function runColdStart(options: ColdStartOptions): Promise<ColdStart
   const issuer = await startTokenIssuer();
   const monitoring = await startFakeMetricService();
   const delayMs = options.networkDelayMs ?? 0;
-  const databaseProxy = await startLatencyProxy(pg.port, delayMs);
-  const jwksProxy = await startLatencyProxy(Number(new URL(issuer.jwksUrl).port), delayMs);
-  const jwksUrl = new URL(issuer.jwksUrl);
-  jwksUrl.port = String(jwksProxy.port);
+  // Without a delay the instances connect directly, as they always did.
+  const proxies =
+    delayMs > 0
+      ? await Promise.all(
+          [pg.port, Number(new URL(issuer.jwksUrl).port)].map((port) => startLatencyProxy(port, delayMs)),
+        )
+      : [];
   const databaseUrl = new URL(pg.url(database));
-  databaseUrl.port = String(databaseProxy.port);
+  const jwksUrl = new URL(issuer.jwksUrl);
+  if (proxies.length > 0) {
+    databaseUrl.port = String(proxies[0].port);
+    jwksUrl.port = String(proxies[1].port);
+  }
   writeBareHandler();
   const port = await freePort();
   const audience = `http://127.0.0.1:${port}`;
@@ -332,8 +339,7 @@ export async function runColdStart(options: ColdStartOptions): Promise<ColdStart
     await pool.end();
     await issuer.close();
     await monitoring.close();
-    await databaseProxy.close();
-    await jwksProxy.close();
+    await Promise.all(proxies.map((proxy) => proxy.close()));
   }
 }
 
