@@ -4,10 +4,13 @@
  *
  * A cold start is a fresh `functions-framework --target=<job id>` process (the framework's CLI, as
  * the Cloud Functions buildpack starts it) serving the bundle, timed from spawning the process to
- * the first answered request. That request is real: a token minted by the loopback issuer and
- * verified against its JWKS (fetched by the instance, as from Google), the advisory job lock and
- * the ledger in the local PostgreSQL, and the attempt's metrics written through the real Cloud
- * Monitoring client to a loopback stand-in. Its tick is one of the job's own past cron ticks that the
+ * the first answered request. That request is real and takes the production path: the instance
+ * runs as on Cloud Run (K_SERVICE set) and gets the scheduler's token as Cloud Run forwards it,
+ * signature removed after its IAM front checked it, so the runtime checks the claims; then the
+ * advisory job lock and the ledger in the local PostgreSQL, and the attempt's metrics written
+ * through the real Cloud Monitoring client to a loopback stand-in. One extra row checks the
+ * signature in the instance instead (AUTH_EDGE=none: the JWKS fetched from the loopback issuer),
+ * as outside Cloud Run. Its tick is one of the job's own past cron ticks that the
  * ledger already shows succeeded, so the answer is "duplicate": what is timed is the instance
  * coming up and the runtime around the job, never the job's own work, which differs per job.
  *
@@ -38,6 +41,7 @@ import { startTokenIssuer } from '../local/token-issuer';
 import { startFakeMetricService } from '../test/support/fake-google/metric-service';
 import { archiveBytes } from '../scripts/build-output';
 import { fmt, median, table, verdict } from './stats';
+import { SIGNATURE_REMOVED } from '../functions/core/auth';
 import { startLatencyProxy } from './latency-proxy';
 
 export const COLD_START_TARGET_RATIO = 1.3;
@@ -150,6 +154,15 @@ function pastTick(definition: AnyJobDefinition): Date {
   const tick = new Cron(cron, { timezone: timeZone }).nextRun(new Date(Date.now() - 8 * 24 * 3600_000));
   if (!tick) throw new Error(`${definition.spec.id}: no tick of ${cron} in the last week`);
   return tick;
+}
+
+/**
+ * The token as Cloud Run hands it to the container after its IAM front verified it: the same
+ * header and claims, the signature replaced by SIGNATURE_REMOVED_BY_GOOGLE.
+ */
+function asForwardedByCloudRun(token: string): string {
+  const [header, payload] = token.split('.');
+  return `${header}.${payload}.${SIGNATURE_REMOVED}`;
 }
 
 function rssMb(pid: number): number {
@@ -270,6 +283,9 @@ export async function runColdStart(options: ColdStartOptions): Promise<ColdStart
         method: definition.spec.httpMethod,
         env: {
           ...baseEnv,
+          // Cloud Run names the service; the runtime then trusts Cloud Run's IAM front with the
+          // signature (AUTH_EDGE=auto resolves to cloud-run) and checks the claims itself.
+          K_SERVICE: definition.spec.id,
           DATABASE_URL: databaseUrl.toString(),
           DB_SSLMODE: 'disable',
           DB_MIGRATE: 'off',
@@ -281,7 +297,7 @@ export async function runColdStart(options: ColdStartOptions): Promise<ColdStart
           MONITORING_API_ENDPOINT: `127.0.0.1:${monitoring.port}`,
         },
         headers: async () => ({
-          authorization: `Bearer ${await issuer.mint({ audience, email: INVOKER })}`,
+          authorization: `Bearer ${asForwardedByCloudRun(await issuer.mint({ audience, email: INVOKER }))}`,
           'x-cloudscheduler-scheduletime': tick.toISOString(),
           // As Cloud Scheduler sends a POST without a body; GET requests carry no length at all.
           ...(definition.spec.httpMethod === 'POST' ? { 'content-length': '0' } : {}),
@@ -291,7 +307,7 @@ export async function runColdStart(options: ColdStartOptions): Promise<ColdStart
     const bare: Target = {
       id: 'bare',
       source: BARE_DIR,
-      env: baseEnv,
+      env: { ...baseEnv, K_SERVICE: 'bare' },
       method: 'GET',
       headers: async () => ({}),
     };
@@ -302,6 +318,17 @@ export async function runColdStart(options: ColdStartOptions): Promise<ColdStart
       ...first,
       label: `${first.id} (SIGNALS_SINK=none)`,
       env: { ...first.env, SIGNALS_SINK: 'none' },
+    });
+    // And with the signature to check itself, as outside Cloud Run: the JWKS fetch and RS256.
+    targets.push({
+      ...first,
+      label: `${first.id} (AUTH_EDGE=none, signed token)`,
+      env: { ...first.env, AUTH_EDGE: 'none' },
+      headers: async () => {
+        const headers = await first.headers();
+        const signed = await issuer.mint({ audience, email: INVOKER });
+        return { ...headers, authorization: `Bearer ${signed}` };
+      },
     });
 
     const name = (target: Target) => target.label ?? target.id;
