@@ -4,7 +4,7 @@
  * traffic off this machine). Production never sets the endpoint settings that lead here.
  *
  * Two transports, as the client libraries have two: HTTP/1.1 REST here (Cloud Monitoring, see
- * functions/wiring.ts) and gRPC in loopback-grpc.ts (KMS, Secret Manager, Scheduler, Logging). They
+ * monitoring-writer.ts) and gRPC in loopback-grpc.ts (KMS, Secret Manager, Scheduler, Logging). They
  * are apart so that the REST path never loads @grpc/grpc-js.
  */
 import { PassThroughClient } from 'google-auth-library';
