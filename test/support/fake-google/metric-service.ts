@@ -1,6 +1,6 @@
 /**
  * A loopback stand-in for Cloud Monitoring's MetricService on the transport the functions use: the
- * HTTP/1.1 REST API (functions/wiring.ts). It is built from what @google-cloud/monitoring ships:
+ * HTTP/1.1 REST API (functions/adapters/monitoring-writer.ts). It is built from what @google-cloud/monitoring ships:
  * - the route of each method comes from its google.api.http annotation in the package's protos.json
  *   (CreateTimeSeries: POST /v3/{name=projects/*}/timeSeries, body "*"), so a path the real API
  *   would not route gets 404 here too;
@@ -155,6 +155,13 @@ function decodeRequest(route: Route, pathValue: string, body: string): Record<st
   } catch {
     throw new RpcError(INVALID_ARGUMENT, 'Invalid JSON payload received. Unexpected token.');
   }
+  const unknown = unknownField(route.requestType, json, '');
+  if (unknown) {
+    throw new RpcError(
+      INVALID_ARGUMENT,
+      `Invalid JSON payload received. Unknown name "${unknown.name}" at '${unknown.at}': Cannot find field.`,
+    );
+  }
   let message: protobuf.Message;
   try {
     message = fromProto3JSON(route.requestType, json) as protobuf.Message;
@@ -163,6 +170,45 @@ function decodeRequest(route: Route, pathValue: string, body: string): Record<st
   }
   const request = route.requestType.toObject(message, TO_OBJECT);
   return { ...request, [route.field]: pathValue };
+}
+
+/** Messages whose JSON form is not an object of their fields (a string, or any value). */
+const OPAQUE_JSON = new Set([
+  '.google.protobuf.Timestamp',
+  '.google.protobuf.Duration',
+  '.google.protobuf.Any',
+  '.google.protobuf.Struct',
+  '.google.protobuf.Value',
+]);
+
+const camel = (name: string) => name.replace(/_([a-z])/g, (_all, letter: string) => letter.toUpperCase());
+
+/**
+ * The first key in `json` that is no field of `type` (by its JSON or its proto name), searched
+ * through nested messages: the real API refuses such a payload instead of dropping the key.
+ */
+function unknownField(
+  type: protobuf.Type,
+  json: JSONValue,
+  at: string,
+): { name: string; at: string } | undefined {
+  if (OPAQUE_JSON.has(type.fullName) || json === null || typeof json !== 'object' || Array.isArray(json))
+    return undefined;
+  for (const [key, value] of Object.entries(json)) {
+    const field = type.fields[key] ?? type.fields[camel(key)];
+    if (!field) return { name: key, at: at || type.name };
+    const resolved = field.resolve().resolvedType;
+    if (!(resolved instanceof protobuf.Type) || field.map) continue;
+    const items = field.repeated && Array.isArray(value) ? value : [value];
+    for (const [index, item] of items.entries()) {
+      const where = field.repeated
+        ? `${at}${at ? '.' : ''}${field.name}[${index}]`
+        : `${at}${at ? '.' : ''}${field.name}`;
+      const found = unknownField(resolved, item as JSONValue, where);
+      if (found) return found;
+    }
+  }
+  return undefined;
 }
 
 const seriesKey = (series: Record<string, unknown>) => JSON.stringify([series.metric, series.resource]);
