@@ -33,8 +33,6 @@ import { ensureCertificateKeyVersion, seedDemoData } from './demo-data';
 import type { DemoSeed } from './demo-data';
 import { startAlertEvaluator } from './alert-evaluator';
 import { OutsideSignals } from './outside-signals';
-import { lookbackMs } from '../functions/alerts/evaluate';
-import { ALERT_RULES } from '../functions/alerts/rules';
 import type { AlertEvaluator } from './alert-evaluator';
 import { startAppFeed } from './app-feed';
 import type { AppFeed } from './app-feed';
@@ -294,7 +292,7 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
     for (const fn of parts.functions) fn.runtime.jobConfig(fn.definition.spec.config);
 
     // Scheduler failures and refusals leave no ledger row; the evaluator gets them from here.
-    const outside = new OutsideSignals(lookbackMs(ALERT_RULES));
+    const outside = new OutsideSignals();
     const specs = new Map(parts.functions.map((fn) => [fn.definition.spec.id, fn.definition.spec]));
     const scheduler = new Scheduler(
       parts.functions.map((fn) => ({

@@ -6,7 +6,9 @@
  * play Cloud Scheduler, so they record both here from the answers their scheduler gets, and hand
  * them to evaluate() with the ledger's snapshot. Kept for the longest look-back of any rule.
  */
+import { lookbackMs } from '../functions/alerts/evaluate';
 import type { FleetSnapshot, Refusal, SchedulerFailure } from '../functions/alerts/evaluate';
+import { ALERT_RULES } from '../functions/alerts/rules';
 import type { JobSpec } from '../functions/core/job-spec';
 import { attemptStatus } from '../simulator/scheduler-model';
 
@@ -22,7 +24,8 @@ export class OutsideSignals {
   private failures: SchedulerFailure[] = [];
   private refusals: Refusal[] = [];
 
-  constructor(private readonly keepMs: number) {}
+  /** `keepMs`: the longest look-back any alert rule needs, unless a test says otherwise. */
+  constructor(private readonly keepMs = lookbackMs(ALERT_RULES)) {}
 
   record(
     spec: Pick<JobSpec, 'id' | 'attemptDeadlineMs'>,

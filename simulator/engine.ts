@@ -243,7 +243,7 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
   const faults = new FaultPlan(scenario.faults);
   const issuer = await startTokenIssuer();
   const tokens = new CallerTokens(issuer, SIMULATOR_AUDIENCE);
-  const outside = new OutsideSignals(lookbackMs(ALERT_RULES));
+  const outside = new OutsideSignals();
   const runtime = new Runtime(simulatorEnv(issuer), localWiring, {
     clock,
     db: outageAware(db, faults, clock),

@@ -5,7 +5,7 @@
  * the operation finished without errors, so the success heartbeat means a backup exists.
  */
 import type { DatabaseExport, ExportRequest, ExportResult } from '../ports/database-export';
-import { googleError, grpcCodeOfHttpStatus, GrpcCode } from './google-errors';
+import { googleError, grpcCodeOfHttpStatus, GrpcCode, restErrorMessage } from './google-errors';
 import type { GoogleCall } from './google-errors';
 
 export const CLOUD_SQL_ADMIN_ENDPOINT = 'https://sqladmin.googleapis.com';
@@ -184,12 +184,8 @@ export class CloudSqlExport implements DatabaseExport {
     }
     const text = await response.text();
     if (!response.ok) {
-      let message = text.slice(0, 500);
-      try {
-        message = (JSON.parse(text) as { error?: { message?: string } }).error?.message ?? message;
-      } catch {
-        // not JSON (a proxy's page): keep the start of the text
-      }
+      // Not Google's JSON (a proxy's page, say): the start of the text.
+      const message = restErrorMessage(text) ?? text.slice(0, 500);
       // 409 from Cloud SQL means another operation on the instance is running: try again later.
       const code = response.status === 409 ? GrpcCode.ABORTED : grpcCodeOfHttpStatus(response.status);
       throw googleError(call, { message: `HTTP ${response.status}: ${message}` }, code ?? -1);

@@ -76,6 +76,29 @@ export function grpcCodeOfHttpStatus(status: number): number | undefined {
   return HTTP_TO_GRPC[status] ?? (status >= 500 ? GrpcCode.INTERNAL : undefined);
 }
 
+/** The `error` object of the JSON body Google's REST APIs answer a refusal with, if it is one. */
+function restErrorBody(body: string): { code?: number; message?: string; status?: string } | undefined {
+  try {
+    return (JSON.parse(body) as { error?: { code?: number; message?: string; status?: string } }).error;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Google's own message in a REST refusal's body {"error": {code, message, status}}. */
+export function restErrorMessage(body: string): string | undefined {
+  return restErrorBody(body)?.message;
+}
+
+/** The gRPC code a REST refusal stands for: the body's status name, else the HTTP status. */
+export function grpcCodeOfRestError(body: string, httpStatus: number | undefined): number | undefined {
+  const parsed = restErrorBody(body);
+  const named = parsed?.status ? GrpcCode[parsed.status as keyof typeof GrpcCode] : undefined;
+  if (named !== undefined) return named;
+  const status = httpStatus ?? parsed?.code;
+  return status === undefined ? undefined : grpcCodeOfHttpStatus(status);
+}
+
 function detailsOf(error: unknown): string {
   const e = error as { details?: unknown; message?: unknown } | null;
   const details = typeof e?.details === 'string' && e.details ? e.details : String(e?.message ?? error);

@@ -20,7 +20,7 @@
  * gRPC adapters give (the role to grant, the setting to check).
  */
 import type { TimeSeriesWriter } from './cloud-monitoring-sink';
-import { GrpcCode, googleError, grpcCodeOfHttpStatus } from './google-errors';
+import { googleError, grpcCodeOfRestError, restErrorMessage } from './google-errors';
 import { loopbackRestClientOptions } from './loopback';
 
 export interface MonitoringWriterSettings {
@@ -35,7 +35,7 @@ export interface MonitoringWriterSettings {
  * more to load at a cold start, and an ES module Jest cannot import. Tests and production set the
  * same, so both send metrics the same way.
  */
-export const REST_TRANSPORT = { fetchImplementation: globalThis.fetch };
+const REST_TRANSPORT = { fetchImplementation: globalThis.fetch };
 
 export async function createMonitoringWriter(
   settings: MonitoringWriterSettings,
@@ -64,8 +64,8 @@ export async function createMonitoringWriter(
             role: 'roles/monitoring.metricWriter',
             setting: 'GOOGLE_CLOUD_PROJECT',
           },
-          restErrorDetails(error),
-          restErrorCode(error),
+          withGoogleMessage(error),
+          grpcCodeOfRestError(String((error as Error)?.message), httpStatusOf(error)),
         );
       }
     },
@@ -73,30 +73,14 @@ export async function createMonitoringWriter(
   };
 }
 
-interface RestErrorBody {
-  readonly error?: { readonly code?: number; readonly message?: string; readonly status?: string };
-}
-
-/** The JSON error body Google's REST APIs answer with, from the client's error message. */
-function restErrorBody(error: unknown): RestErrorBody['error'] | undefined {
-  try {
-    return (JSON.parse(String((error as Error)?.message)) as RestErrorBody).error;
-  } catch {
-    return undefined;
-  }
-}
-
-/** The gRPC code a REST refusal stands for: its status name, else its HTTP status. */
-export function restErrorCode(error: unknown): number | undefined {
-  const body = restErrorBody(error);
-  const named = body?.status ? GrpcCode[body.status as keyof typeof GrpcCode] : undefined;
-  if (named !== undefined) return named;
-  const status = (error as { status?: unknown } | null)?.status ?? body?.code;
-  return typeof status === 'number' ? grpcCodeOfHttpStatus(status) : undefined;
+/** The HTTP status gaxios puts on the error of a refused request. */
+function httpStatusOf(error: unknown): number | undefined {
+  const status = (error as { status?: unknown } | null)?.status;
+  return typeof status === 'number' ? status : undefined;
 }
 
 /** The error with Google's own message as its details, for googleError() to quote. */
-function restErrorDetails(error: unknown): unknown {
-  const message = restErrorBody(error)?.message;
+function withGoogleMessage(error: unknown): unknown {
+  const message = restErrorMessage(String((error as Error)?.message));
   return message ? { details: message, cause: error } : error;
 }
