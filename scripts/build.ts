@@ -18,7 +18,8 @@
  * archives each folder into that function's own source object.
  */
 import { build } from 'esbuild';
-import type { Metafile } from 'esbuild';
+import type { Metafile, Plugin } from 'esbuild';
+import { builtinModules } from 'node:module';
 import { cpSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import * as jobs from '../functions/jobs';
@@ -44,10 +45,36 @@ const ESM_BANNER = [
   'const __dirname = enxDirname(__filename);',
 ].join(' ');
 
+const BUILTIN_NAMES = new Set(builtinModules.flatMap((name) => [name, `node:${name}`]));
+
+/**
+ * Node's own modules are required, not imported, by every chunk. An ES module import of a builtin
+ * makes Node build an ES module facade of it, and building it reads every export, lazy ones
+ * included: node:http's lazy exports load undici (WebSocket, fetch) and that alone cost a cold
+ * start about 20 ms on Node.js 24 (CPU profile, 2026-12-06). A require reads only what is used.
+ * Our code and ESM packages (jose) write `import ... from 'node:http'`; this turns each such import
+ * into a CommonJS module that requires the builtin, through the banner's require.
+ */
+const requireBuiltins: Plugin = {
+  name: 'require-builtins',
+  setup(build) {
+    build.onResolve({ filter: /^[a-z_:/]+$/ }, (args) =>
+      args.kind === 'import-statement' && BUILTIN_NAMES.has(args.path)
+        ? { path: args.path, namespace: 'builtin-via-require' }
+        : undefined,
+    );
+    build.onLoad({ filter: /.*/, namespace: 'builtin-via-require' }, (args) => ({
+      contents: `module.exports = require(${JSON.stringify(args.path)});`,
+      loader: 'js',
+    }));
+  },
+};
+
 /** The build-time flag that leaves an adapter out of a bundle (functions/wiring.ts). */
 const OMIT_FLAG: Record<keyof Adapters, string> = {
   keyManager: 'ENX_OMIT_KEY_MANAGER',
   gauges: 'ENX_OMIT_GAUGES',
+  metricsExport: 'ENX_OMIT_METRICS_EXPORT',
   secretStore: 'ENX_OMIT_SECRET_STORE',
   databaseExport: 'ENX_OMIT_DATABASE_EXPORT',
   rateLimiter: 'ENX_OMIT_RATE_LIMITER',
@@ -149,6 +176,7 @@ async function buildFunction(exportName: string, definition: AnyJobDefinition) {
     format: 'esm',
     splitting: true,
     banner: { js: ESM_BANNER },
+    plugins: [requireBuiltins],
     minifySyntax: true,
     treeShaking: true,
     // pg-native is an optional native driver pg never needs here.
@@ -164,7 +192,37 @@ async function buildFunction(exportName: string, definition: AnyJobDefinition) {
     logLevel: 'warning',
   });
   const kept = pruneUnreachable(dir);
-  return { id, dir, foreign: foreignCode(result.metafile, kept, (folder) => ownsFolder(id, folder)) };
+  return {
+    id,
+    dir,
+    foreign: foreignCode(result.metafile, kept, (folder) => ownsFolder(id, folder)),
+    undeclared: undeclaredClients(result.metafile, kept, definition.adapters),
+  };
+}
+
+/** The package each adapter's Google (or other outside) client comes from. */
+const ADAPTER_PACKAGE: Partial<Record<keyof Adapters, string>> = {
+  keyManager: 'node_modules/@google-cloud/kms/',
+  secretStore: 'node_modules/@google-cloud/secret-manager/',
+  metricsExport: 'node_modules/@google-cloud/monitoring/',
+  mailer: 'node_modules/nodemailer/',
+  rateLimiter: 'node_modules/ioredis/',
+};
+
+/** The clients in the archive whose adapter the job does not declare: a wiring that leaks one. */
+function undeclaredClients(
+  metafile: Metafile,
+  kept: ReadonlySet<string>,
+  declared: readonly string[],
+): string[] {
+  const inputs = Object.entries(metafile.outputs)
+    .filter(([file]) => kept.has(path.basename(file)))
+    .flatMap(([, output]) => Object.keys(output.inputs));
+  return Object.entries(ADAPTER_PACKAGE)
+    .filter(
+      ([adapter, prefix]) => !declared.includes(adapter) && inputs.some((input) => input.startsWith(prefix!)),
+    )
+    .map(([adapter, prefix]) => `${prefix!.slice('node_modules/'.length, -1)} (${adapter})`);
 }
 
 /** A job's code is in its own folder, or one its family shares (e2e-* share e2e/, emailer-* emailer/). */
@@ -185,6 +243,11 @@ async function main(): Promise<void> {
     if (foreignBytes > FOREIGN_BYTES_ALLOWED) {
       const where = [...built.foreign].filter(([, bytes]) => bytes > 0).map(([f, b]) => `${f} ${b} B`);
       problems.push(`${built.id}'s bundle holds ${foreignBytes} B of other jobs' code (${where.join(', ')})`);
+    }
+    if (built.undeclared.length > 0) {
+      problems.push(
+        `${built.id}'s bundle holds clients of adapters it does not declare: ${built.undeclared.join(', ')} (functions/wiring.ts must reach them only behind their ENX_OMIT_* test)`,
+      );
     }
     cpSync(path.join(root, 'functions', 'db', 'migrations'), path.join(built.dir, 'migrations'), {
       recursive: true,
