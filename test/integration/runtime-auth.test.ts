@@ -247,6 +247,21 @@ describe('tokens whose signature Cloud Run removed', () => {
       expect(runs.count).toBe(0);
     });
 
+    const unreadable: [string, string, RegExp][] = [
+      ['claims that are not JSON', Buffer.from('{"iss": ').toString('base64url'), /claims are not JSON/],
+      ['claims that are a JSON array', Buffer.from('["iss"]').toString('base64url'), /not a JSON object/],
+    ];
+    test.each(unreadable)('refuses a stripped token with %s', async (_name, claims, message) => {
+      const [header] = handWritten(good()).split('.');
+      const res = await harness.invoke(JOB, {
+        scheduleTime: TICK,
+        token: `${header}.${claims}.SIGNATURE_REMOVED_BY_GOOGLE`,
+      });
+      expect(res.status).toBe(401);
+      expect(res.body.error).toMatch(message);
+      expect(runs.count).toBe(0);
+    });
+
     it('accepts hand-written claims that are right: Cloud Run is what vouches for the signature', async () => {
       const res = await harness.invoke(JOB, { scheduleTime: TICK, token: handWritten(good()) });
       expect(res.status).toBe(200);
