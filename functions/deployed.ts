@@ -27,7 +27,10 @@ export function registerDeployed(definitions: readonly AnyJobDefinition[]): void
   let runtime: Runtime | undefined;
   let startupError: ConfigError | undefined;
   try {
-    runtime = new Runtime(process.env, productionWiring);
+    const created = new Runtime(process.env, productionWiring);
+    runtime = created;
+    // Once the framework, which loaded this module, has its server listening.
+    setImmediate(() => created.warmUp());
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     startupError = error;

@@ -72,6 +72,8 @@ export async function serveFunction(
         cause: error,
       });
     }
+    // As a deployed instance does once it is registered (functions/deployed.ts).
+    runtime.warmUp();
     return {
       definition,
       url,

@@ -214,6 +214,21 @@ export class Runtime implements RuntimeParts {
     }
   }
 
+  /**
+   * Opens a database connection (and the Cloud SQL connector's socket) as the instance starts, so
+   * that the first request finds it open: every attempt of every job needs the database, and
+   * Cloud Run gives an instance CPU while it starts. Best effort: a failure is left for the first
+   * request, which opens its own connection and reports what is wrong.
+   */
+  warmUp(): void {
+    this.databaseReady()
+      .then(() => this.db().connect())
+      .then(
+        (client) => client.release(),
+        () => undefined,
+      );
+  }
+
   /** Applies missing migrations once per instance (DB_MIGRATE=auto); a failure is retried next request. */
   async ensureSchema(): Promise<void> {
     await this.databaseReady();

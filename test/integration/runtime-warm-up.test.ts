@@ -1,0 +1,86 @@
+/**
+ * A deployed instance opens its database connection as it starts (Runtime.warmUp, called by
+ * functions/deployed.ts and the local fleet), so the first request finds it open; a database that
+ * cannot be reached then is left for the first request to report.
+ */
+import { Runtime } from '../../functions/core/runtime';
+import { productionWiring } from '../../functions/wiring';
+import { memoryWriter } from '../support/memory-writer';
+import { createTestDatabase } from '../support/database';
+import type { TestDatabase } from '../support/database';
+
+/** The connections this database has from the runtime's application name. */
+async function connectionsOf(db: TestDatabase, application: string): Promise<number> {
+  const { rows } = await db.pool.query<{ count: string }>(
+    'SELECT count(*) FROM pg_stat_activity WHERE datname = $1 AND application_name = $2',
+    [db.name, application],
+  );
+  return Number(rows[0].count);
+}
+
+/** What a deployed instance needs besides its database. */
+const OIDC = {
+  OIDC_ISSUER: 'https://accounts.google.com',
+  OIDC_AUDIENCE: 'https://warm-up-test.example.com',
+  OIDC_INVOKER_EMAILS: 'scheduler@enx-test.iam.gserviceaccount.com',
+};
+
+async function eventually(check: () => Promise<boolean>, timeoutMs = 5_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > until) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+describe('Runtime.warmUp', () => {
+  let db: TestDatabase;
+  beforeAll(async () => {
+    db = await createTestDatabase(2);
+  });
+  afterAll(async () => db.drop());
+
+  it('opens one database connection before any request, and keeps it for the first one', async () => {
+    const runtime = new Runtime(
+      { ...OIDC, DATABASE_URL: db.url, DB_SSLMODE: 'disable', K_SERVICE: 'warm-up-test' },
+      productionWiring,
+      { writeLine: memoryWriter().write },
+    );
+    try {
+      expect(await connectionsOf(db, 'warm-up-test')).toBe(0);
+      runtime.warmUp();
+      await eventually(async () => (await connectionsOf(db, 'warm-up-test')) === 1);
+      // Idle in the pool, not a second connection, is what the first query uses.
+      await runtime.db().query('SELECT 1');
+      expect(await connectionsOf(db, 'warm-up-test')).toBe(1);
+      expect(runtime.db().totalCount).toBe(1);
+    } finally {
+      await runtime.close();
+    }
+  });
+
+  it('leaves an unreachable database to the first request, without an unhandled rejection', async () => {
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    const runtime = new Runtime(
+      {
+        ...OIDC,
+        DATABASE_URL: 'postgres://enx@127.0.0.1:9/enx',
+        DB_SSLMODE: 'disable',
+        DB_CONNECT_TIMEOUT: '1s',
+      },
+      productionWiring,
+      { writeLine: memoryWriter().write },
+    );
+    try {
+      runtime.warmUp();
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(unhandled).toEqual([]);
+      await expect(runtime.db().query('SELECT 1')).rejects.toThrow(/ECONNREFUSED/);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+      await runtime.close();
+    }
+  });
+});
