@@ -82,7 +82,9 @@ export const fleetWatchdog = {
   skippedTick: 'covered-by-next',
   missedTicksBeforeAlert: 3,
   config: watchdogConfig,
-  roles: [],
+  // The fleet's only writer to Cloud Monitoring: the other functions record their signals in the
+  // database and this job writes them (functions/db/stored-signals.ts).
+  roles: ['roles/monitoring.metricWriter'],
   memoryMb: 256,
 } as const satisfies JobSpec<ReturnType<typeof watchdogConfig.parse>>;
 

@@ -39,7 +39,7 @@ export const cleanupWorkerJob = /* @__PURE__ */ defineJob(cleanupWorker, runClea
   'keyManager',
   'gauges',
 ]);
-export const fleetWatchdogJob = /* @__PURE__ */ defineJob(fleetWatchdog, runWatchdog, ['gauges']);
+export const fleetWatchdogJob = /* @__PURE__ */ defineJob(fleetWatchdog, runWatchdog, ['metricsExport']);
 export const statsPullerWorkerJob = /* @__PURE__ */ defineJob(statsPullerWorker, runStatsPuller, [
   'keyManager',
 ]);

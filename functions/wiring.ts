@@ -19,7 +19,7 @@ import { LocalSignalSink, discardSignals } from './core/signals';
 import type { AdapterFactories } from './ports';
 import type { DatabaseExport } from './ports/database-export';
 import { unavailableDatabaseExport } from './ports/database-export';
-import type { GaugeWriter } from './ports/gauges';
+import type { GaugeWriter, MetricsExport } from './ports/gauges';
 import { LocalGauges } from './ports/gauges';
 import type { KeyManager } from './ports/key-manager';
 import { unavailableKeyManager } from './ports/key-manager';
@@ -29,7 +29,7 @@ import { noopRateLimiter } from './ports/rate-limiter';
 import type { SecretStore } from './ports/secret-store';
 import { unavailableSecretStore } from './ports/secret-store';
 import { deferred } from './adapters/deferred';
-import { CloudMonitoringSink } from './adapters/cloud-monitoring-sink';
+import { StoredGauges, StoredSignalSink } from './db/stored-signals';
 import { cloudSqlExportConfig } from './adapters/cloud-sql-export-config';
 import { rateLimiterConfig } from './adapters/rate-limiter';
 import { smtpConfig } from './adapters/smtp-settings';
@@ -46,19 +46,17 @@ async function googleClientOptions(parts: RuntimeParts, endpoint: string) {
   return loopbackClientOptions(endpoint, projectId);
 }
 
-function monitoringSink(parts: RuntimeParts): CloudMonitoringSink {
+/** The fleet-watchdog's writer to Cloud Monitoring; the client loads on its first write. */
+function cloudMonitoringExport(parts: RuntimeParts): MetricsExport {
   const s = parts.settings;
-  return new CloudMonitoringSink(
-    deferred(async () =>
-      (await import('./adapters/monitoring-writer')).createMonitoringWriter({
-        projectId: s.projectId,
-        endpoint: s.monitoringEndpoint,
-      }),
-    ),
-    { projectId: s.projectId, location: s.region },
-    parts.db(),
-    parts.clock,
-  );
+  return deferred(async () => {
+    const [{ CloudMonitoringExport }, { createMonitoringWriter }] = await Promise.all([
+      import('./adapters/cloud-monitoring-export'),
+      import('./adapters/monitoring-writer'),
+    ]);
+    const writer = await createMonitoringWriter({ projectId: s.projectId, endpoint: s.monitoringEndpoint });
+    return new CloudMonitoringExport(writer, { projectId: s.projectId, location: s.region }, parts.clock);
+  });
 }
 
 function keyManager(parts: RuntimeParts): KeyManager {
@@ -165,20 +163,25 @@ const notInArchive = (adapter: string) => (): never => {
   );
 };
 
-/** The sink and the adapters the settings ask for, sharing one Monitoring writer. */
+/**
+ * The sink and the adapters the settings ask for. With SIGNALS_SINK=cloud-monitoring a function
+ * records its signals in the database and only the fleet-watchdog writes to Cloud Monitoring
+ * (db/stored-signals.ts says why); otherwise one in-memory LocalGauges takes both kinds of gauges.
+ */
 export function productionAdapters(parts: RuntimeParts): {
   signalSink: SignalSink;
   adapters: AdapterFactories;
 } {
-  let monitoring: CloudMonitoringSink | undefined;
-  const cloudMonitoring = () => (monitoring ??= monitoringSink(parts));
+  const toCloudMonitoring = parts.settings.signalsSink === 'cloud-monitoring';
+  let local: LocalGauges | undefined;
+  const localGauges = () => (local ??= new LocalGauges());
   const sinks: Record<typeof parts.settings.signalsSink, () => SignalSink> = {
-    'cloud-monitoring': cloudMonitoring,
+    'cloud-monitoring': () => new StoredSignalSink(parts.db(), parts.clock),
     local: () => new LocalSignalSink(),
     none: () => discardSignals,
   };
   const gauges = (): GaugeWriter =>
-    parts.settings.signalsSink === 'cloud-monitoring' ? cloudMonitoring() : new LocalGauges();
+    toCloudMonitoring ? new StoredGauges(parts.db(), parts.clock) : localGauges();
   return {
     signalSink: sinks[parts.settings.signalsSink](),
     // Each test is spelled out: esbuild replaces a `process.env.ENX_OMIT_*` only where it is
@@ -187,6 +190,10 @@ export function productionAdapters(parts: RuntimeParts): {
       keyManager:
         process.env.ENX_OMIT_KEY_MANAGER === 'true' ? notInArchive('keyManager') : () => keyManager(parts),
       gauges: process.env.ENX_OMIT_GAUGES === 'true' ? notInArchive('gauges') : gauges,
+      metricsExport:
+        process.env.ENX_OMIT_METRICS_EXPORT === 'true'
+          ? notInArchive('metricsExport')
+          : (): MetricsExport => (toCloudMonitoring ? cloudMonitoringExport(parts) : localGauges()),
       secretStore:
         process.env.ENX_OMIT_SECRET_STORE === 'true' ? notInArchive('secretStore') : () => secretStore(parts),
       databaseExport:

@@ -144,9 +144,14 @@ function seconds(ms: number): string {
   return `${Math.round(ms / 1000)}s`;
 }
 
-/** The watchdog's own window, as an absence duration Cloud Monitoring accepts. */
+/**
+ * The watchdog's own window, as an absence duration Cloud Monitoring accepts, plus one of its
+ * periods: its heartbeat, like every recorded point, is written by its next run, so the newest
+ * point is always a run old (functions/db/stored-signals.ts).
+ */
 export function watchdogAbsenceMs(spec: JobSpec = fleetWatchdog): number {
-  const windowMs = jobTiming(spec).windowMs;
+  const timing = jobTiming(spec);
+  const windowMs = timing.windowMs + Math.ceil(timing.maxGapMs / MINUTE_MS) * MINUTE_MS;
   if (
     windowMs % MINUTE_MS !== 0 ||
     windowMs < GOOGLE_LIMITS.absenceMinMs ||

@@ -1,20 +1,16 @@
 /**
- * The signal sink for Cloud Monitoring: at the start and at the end of each attempt, one
- * createTimeSeries call carrying every series that changed (see functions/alerts/metrics.ts and
- * docs/metrics.md). Counter values come from the database, so a write that Cloud Monitoring refuses
- * (two writes of one series within its sampling period) loses nothing: the next write carries the
- * running total. The runtime wraps every sink in `guarded`, so a failed write is a warning in the
- * log and never a failed job.
+ * The fleet's way out to Cloud Monitoring, used by the fleet-watchdog alone: gauge points (its own,
+ * and those the functions recorded in the database with the time they were observed) and every
+ * counter series with its running total from the database (see functions/alerts/metrics.ts and
+ * docs/signals.md). Counter values come from the database, so a write that Cloud Monitoring
+ * refuses loses nothing: the next minute's write carries the total.
  */
 import type { protos } from '@google-cloud/monitoring';
 import type { Clock } from '../core/clock';
-import type { Db } from '../core/db';
-import type { AttemptFinished, AttemptStarted, RequestRefused, SignalSink } from '../core/signals';
-import { incrementCounter } from '../db/counters';
 import type { CounterValue, StoredCounter, StoredCounterName } from '../db/counters';
 import { METRICS, RESOURCE_NAMESPACE, RESOURCE_TASK_ID, RESOURCE_TYPE } from '../alerts/metrics';
 import type { MetricSpec } from '../alerts/metrics';
-import type { GaugePoint, GaugeWriter } from '../ports/gauges';
+import type { GaugePoint, MetricsExport } from '../ports/gauges';
 
 type TimeSeries = protos.google.monitoring.v3.ITimeSeries;
 type CreateTimeSeriesRequest = protos.google.monitoring.v3.ICreateTimeSeriesRequest;
@@ -22,6 +18,7 @@ type CreateTimeSeriesRequest = protos.google.monitoring.v3.ICreateTimeSeriesRequ
 /** The one method of MetricServiceClient the sink uses; tests can hand in the real client. */
 export interface TimeSeriesWriter {
   createTimeSeries(request: CreateTimeSeriesRequest): Promise<unknown>;
+  close?(): Promise<void>;
 }
 
 export interface MonitoringTarget {
@@ -35,8 +32,8 @@ function timestamp(date: Date): protos.google.protobuf.ITimestamp {
   return { seconds: Math.floor(ms / 1000), nanos: (ms % 1000) * 1e6 };
 }
 
-/** Leave alone a counter series the runtime wrote less than this long ago. */
-const COUNTER_REFRESH_MIN_AGE_MS = 15_000;
+/** Cloud Monitoring takes at most 200 series per createTimeSeries request. */
+const SERIES_PER_REQUEST = 200;
 
 function metricOf(metric: MetricSpec, labels: Record<string, string>): protos.google.api.IMetric {
   return Object.keys(labels).length > 0 ? { type: metric.type, labels } : { type: metric.type };
@@ -51,62 +48,14 @@ function counterSeries(name: StoredCounterName): { metric: MetricSpec; labels: R
   return { metric: METRICS.attempts, labels: { outcome: name } };
 }
 
-export class CloudMonitoringSink implements SignalSink, GaugeWriter {
+export class CloudMonitoringExport implements MetricsExport {
   constructor(
     private readonly writer: TimeSeriesWriter,
     private readonly target: MonitoringTarget,
-    private readonly db: Db,
     private readonly clock: Clock,
   ) {}
 
-  async attemptStarted(attempt: AttemptStarted): Promise<void> {
-    const now = this.clock.now();
-    const started = await incrementCounter(this.db, attempt.jobId, 'started', now);
-    await this.send([this.cumulative(METRICS.attemptsStarted, attempt.jobId, {}, started, now)]);
-  }
-
-  async attemptFinished(attempt: AttemptFinished): Promise<void> {
-    const now = this.clock.now();
-    const series: TimeSeries[] = [];
-    const count = await incrementCounter(this.db, attempt.jobId, attempt.outcome, now);
-    series.push(this.cumulative(METRICS.attempts, attempt.jobId, { outcome: attempt.outcome }, count, now));
-    if (attempt.outcome === 'succeeded') {
-      series.push(this.gauge(METRICS.heartbeat, attempt.jobId, {}, { int64Value: 1 }, now));
-    }
-    if (attempt.outcome !== 'skipped') {
-      series.push(
-        this.gauge(
-          METRICS.attemptDuration,
-          attempt.jobId,
-          { outcome: attempt.outcome },
-          {
-            doubleValue: attempt.durationMs / 1000,
-          },
-          now,
-        ),
-      );
-    }
-    if (attempt.exhausted) {
-      const exhausted = await incrementCounter(this.db, attempt.jobId, 'exhausted', now);
-      series.push(this.cumulative(METRICS.exhaustedTicks, attempt.jobId, {}, exhausted, now));
-    }
-    await this.send(series);
-  }
-
-  /**
-   * One refusal: the per-reason counter in the database, then its series. A burst of refusals
-   * writes the series faster than Cloud Monitoring takes points; the refused writes are warnings
-   * (the runtime guards every sink) and the next write, or the watchdog's refresh, carries the total.
-   */
-  async requestRefused(signal: RequestRefused): Promise<void> {
-    const now = this.clock.now();
-    const count = await incrementCounter(this.db, signal.jobId, `refused:${signal.reason}`, now);
-    await this.send([
-      this.cumulative(METRICS.refusedRequests, signal.jobId, { reason: signal.reason }, count, now),
-    ]);
-  }
-
-  /** Gauges written by the watchdog go through the same request shape. */
+  /** One point per series, at the time it was observed (or now). */
   async write(points: readonly GaugePoint[]): Promise<void> {
     const now = this.clock.now();
     await this.send(
@@ -116,7 +65,7 @@ export class CloudMonitoringSink implements SignalSink, GaugeWriter {
           point.jobId,
           { ...point.labels },
           point.metric.valueType === 'INT64' ? { int64Value: point.value } : { doubleValue: point.value },
-          now,
+          point.at ?? now,
         ),
       ),
     );
@@ -124,22 +73,25 @@ export class CloudMonitoringSink implements SignalSink, GaugeWriter {
 
   async refreshCounters(counters: readonly StoredCounter[]): Promise<number> {
     const now = this.clock.now();
-    const series = counters
-      // A series the runtime wrote moments ago would be refused (sampling period); it is fresh anyway.
-      .filter((counter) => now.getTime() - counter.updatedAt.getTime() >= COUNTER_REFRESH_MIN_AGE_MS)
-      .map((counter) => {
-        const { metric, labels } = counterSeries(counter.name);
-        return this.cumulative(metric, counter.jobId, labels, counter, now);
-      });
-    // Cloud Monitoring takes at most 200 series per request.
-    for (let start = 0; start < series.length; start += 200)
-      await this.send(series.slice(start, start + 200));
+    const series = counters.map((counter) => {
+      const { metric, labels } = counterSeries(counter.name);
+      return this.cumulative(metric, counter.jobId, labels, counter, now);
+    });
+    await this.send(series);
     return series.length;
   }
 
+  async close(): Promise<void> {
+    await this.writer.close?.();
+  }
+
   private async send(timeSeries: TimeSeries[]): Promise<void> {
-    if (timeSeries.length === 0) return;
-    await this.writer.createTimeSeries({ name: `projects/${this.target.projectId}`, timeSeries });
+    for (let start = 0; start < timeSeries.length; start += SERIES_PER_REQUEST) {
+      await this.writer.createTimeSeries({
+        name: `projects/${this.target.projectId}`,
+        timeSeries: timeSeries.slice(start, start + SERIES_PER_REQUEST),
+      });
+    }
   }
 
   private resource(jobId: string): protos.google.api.IMonitoredResource {

@@ -19,7 +19,7 @@
  * {"error": {code, message, status}}; googleError() turns its status into the same sentence the
  * gRPC adapters give (the role to grant, the setting to check).
  */
-import type { TimeSeriesWriter } from './cloud-monitoring-sink';
+import type { TimeSeriesWriter } from './cloud-monitoring-export';
 import { googleError, grpcCodeOfRestError, restErrorMessage } from './google-errors';
 import { loopbackRestClientOptions } from './loopback';
 

@@ -1,6 +1,6 @@
 /**
  * The custom metrics the fleet writes to Cloud Monitoring, as data: the sink writes them, infra
- * declares their descriptors, the alert rules query them. See docs/metrics.md for the design.
+ * declares their descriptors, the alert rules query them. See docs/signals.md for the design.
  *
  * Every series sits on the monitored resource `generic_task` with
  *   project_id, location (the region), namespace = "enx-jobs", job = <job id>, task_id = "fleet".

@@ -97,7 +97,7 @@ const fields = {
   signalsSink: oneOf(
     'SIGNALS_SINK',
     'cloud-monitoring',
-    'Where heartbeats and attempt metrics go: cloud-monitoring, local (in memory) or none.',
+    'Where heartbeats and attempt metrics go: cloud-monitoring (recorded in the database, written by fleet-watchdog), local (in memory) or none.',
     ['cloud-monitoring', 'local', 'none'],
   ),
   monitoringEndpoint: text(

@@ -1,7 +1,11 @@
 /**
- * Gauges the watchdog computes from the ledger, and the per-step gauges jobs write at the end of a
- * run (core/step-metrics.ts), on their way to Cloud Monitoring (or, locally, to memory for the
- * status page and the evaluator).
+ * Gauge points on their way to Cloud Monitoring, and the one way out to it.
+ *
+ * - GaugeWriter: where a job's per-step gauges go at the end of its run (core/step-metrics.ts). In a
+ *   deployed function that is the database (db/stored-signals.ts); locally, memory.
+ * - MetricsExport: what the fleet-watchdog writes to Cloud Monitoring every minute: its own gauges
+ *   from the ledger, the points the functions recorded in the database, and every counter. Only
+ *   the watchdog declares it, so only its archive holds the Cloud Monitoring client.
  */
 import type { MetricSpec } from '../alerts/metrics';
 import type { StoredCounter } from '../db/counters';
@@ -12,6 +16,8 @@ export interface GaugePoint {
   readonly value: number;
   /** Metric labels, from the metric's declared keys with values from a fixed set (say a step name). */
   readonly labels?: Readonly<Record<string, string>>;
+  /** When the value was observed; the time of the write when absent. */
+  readonly at?: Date;
 }
 
 function seriesKey(metricType: string, jobId: string, labels: Readonly<Record<string, string>> = {}): string {
@@ -24,6 +30,9 @@ function seriesKey(metricType: string, jobId: string, labels: Readonly<Record<st
 
 export interface GaugeWriter {
   write(points: readonly GaugePoint[]): Promise<void>;
+}
+
+export interface MetricsExport extends GaugeWriter {
   /**
    * Writes every counter series again with its current total, so each has a point a minute
    * however rarely its job runs: rate conditions over a few minutes need two points in range.
@@ -33,7 +42,7 @@ export interface GaugeWriter {
 }
 
 /** Keeps the latest value of each gauge in memory. */
-export class LocalGauges implements GaugeWriter {
+export class LocalGauges implements MetricsExport {
   readonly latest = new Map<string, { value: number; writtenAt: Date }>();
 
   constructor(private readonly now: () => Date = () => new Date()) {}
@@ -42,7 +51,7 @@ export class LocalGauges implements GaugeWriter {
     for (const point of points) {
       this.latest.set(seriesKey(point.metric.type, point.jobId, point.labels), {
         value: point.value,
-        writtenAt: this.now(),
+        writtenAt: point.at ?? this.now(),
       });
     }
   }

@@ -4,7 +4,7 @@
  * fleet's), and which one a runtime gets is decided by its wiring at the edge (functions/wiring.ts,
  * local/wiring.ts).
  */
-import type { GaugeWriter } from './gauges';
+import type { GaugeWriter, MetricsExport } from './gauges';
 import type { KeyManager } from './key-manager';
 import type { SecretStore } from './secret-store';
 import type { DatabaseExport } from './database-export';
@@ -14,8 +14,10 @@ import type { Mailer } from './mailer';
 /** Each adapter is built on first use: a job that never mails never opens an SMTP connection. */
 export interface Adapters {
   readonly keyManager: KeyManager;
-  /** Where the watchdog's gauges go: Cloud Monitoring, or memory locally. */
+  /** Where a job's per-step gauges go: the database for the watchdog to forward, or memory locally. */
   readonly gauges: GaugeWriter;
+  /** The fleet-watchdog's way out to Cloud Monitoring (memory locally); no other job declares it. */
+  readonly metricsExport: MetricsExport;
   readonly secretStore: SecretStore;
   readonly databaseExport: DatabaseExport;
   /** Where the modeler pushes realm quotas: the server's Redis limiter store, or nowhere (NOOP). */

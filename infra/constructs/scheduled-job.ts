@@ -33,12 +33,12 @@ import type { EnvironmentSettings } from '../settings';
 import type { Shared } from './shared';
 import { IAM_PROPAGATION_WAIT } from './shared';
 
-/** What every job's account needs: its database, its metrics and its logs. */
-export const BASE_JOB_ROLES: readonly string[] = [
-  'roles/cloudsql.client',
-  'roles/logging.logWriter',
-  'roles/monitoring.metricWriter',
-];
+/**
+ * What every job's account needs: its database and its logs. Metrics need nothing more: a function
+ * records them in its database, and only the fleet-watchdog, whose catalog roles hold
+ * roles/monitoring.metricWriter, writes them to Cloud Monitoring.
+ */
+export const BASE_JOB_ROLES: readonly string[] = ['roles/cloudsql.client', 'roles/logging.logWriter'];
 
 export interface ScheduledJobProps {
   readonly spec: JobSpec;

@@ -107,7 +107,8 @@ describe('alerting', () => {
       threshold_value: 1,
       aggregations: [expect.objectContaining({ group_by_fields: ['resource.label.job'] })],
     });
-    const windowMs = jobTiming(fleetWatchdog).windowMs;
+    // One period more than its window: its heartbeat is written by its next run.
+    const windowMs = jobTiming(fleetWatchdog).windowMs + jobTiming(fleetWatchdog).maxGapMs;
     expect(absent.condition_prometheus_query_language).toMatchObject({
       query: `absent_over_time(custom_googleapis_com:enx_jobs_heartbeat{monitored_resource="generic_task",namespace="enx-jobs",job="${fleetWatchdog.id}"}[${windowMs / 60_000}m])`,
       disable_metric_validation: true,

@@ -1,6 +1,7 @@
 /**
  * The watchdog over HTTP through the real runtime: gauges from the ledger, kept locally or sent to
- * a loopback Cloud Monitoring; and the runtime's own per-attempt metrics through the same client.
+ * a loopback Cloud Monitoring; and the points and counters the other functions recorded in the
+ * database, which only the watchdog writes to Cloud Monitoring.
  */
 import { METRICS } from '../../functions/alerts/metrics';
 import { jobTiming } from '../../functions/alerts/windows';
@@ -202,26 +203,63 @@ describe('signals to a loopback Cloud Monitoring', () => {
     await fake.close();
   });
 
-  const types = () =>
-    fake.requests.map((request) =>
-      request.timeSeries.map((series) => (series.metric as { type: string }).type),
-    );
+  const written = () =>
+    fake.requests
+      .flatMap((request) => request.timeSeries)
+      .map((series) => ({
+        type: (series.metric as { type: string }).type,
+        labels: (series.metric as { labels?: Record<string, string> }).labels,
+        job: (series.resource as { labels: { job: string } }).labels.job,
+        endTime: (series.points as { interval: { endTime: { seconds: string } } }[])[0].interval.endTime,
+        series,
+      }));
 
-  it('writes started, then attempts, heartbeat and duration for a job run', async () => {
+  it('records a job run in the database and writes nothing to Cloud Monitoring from the job', async () => {
     const res = await harness.invoke('cleanup-worker', { scheduleTime: '2026-11-23T12:05:00Z' });
     expect(res.status).toBe(200);
-    const [started, steps, finished] = types();
-    expect(started).toEqual([METRICS.attemptsStarted.type]);
+    expect(fake.requests).toEqual([]);
+    const counters = await readCounters(harness.db.pool);
+    expect(counters.filter((c) => c.jobId === 'cleanup-worker').map((c) => [c.name, c.value])).toEqual([
+      ['started', 1],
+      ['succeeded', 1],
+    ]);
+    const { rows } = await harness.db.pool.query<{ metric: string; step: string | null }>(
+      `SELECT metric, labels->>'step' AS step FROM enx_jobs_gauges WHERE job_id = 'cleanup-worker' AND pending`,
+    );
+    const metrics = new Set(rows.map((row) => row.metric));
+    expect(metrics).toEqual(
+      new Set([METRICS.heartbeat.type, METRICS.attemptDuration.type, METRICS.cleanupRows.type]),
+    );
     // The job's own per-step gauges, one series per cleanup step, labelled with the step.
-    expect(new Set(steps)).toEqual(new Set([METRICS.cleanupRows.type]));
-    expect(
-      fake.requests[1].timeSeries.map(
-        (series) => (series.metric as { labels: { step: string } }).labels.step,
-      ),
-    ).toEqual(expect.arrayContaining(['VERIFICATION_CODE', 'TOKEN_SIGNING_KEY', 'JOB_LEDGER']));
-    expect(finished).toEqual([METRICS.attempts.type, METRICS.heartbeat.type, METRICS.attemptDuration.type]);
-    expect(types()).toHaveLength(3);
-    expect(fake.requests[2].timeSeries[0].resource).toEqual({
+    expect(rows.map((row) => row.step)).toEqual(
+      expect.arrayContaining(['VERIFICATION_CODE', 'TOKEN_SIGNING_KEY', 'JOB_LEDGER']),
+    );
+  });
+
+  it("writes its gauges, the job's recorded points at their own time, and every counter", async () => {
+    const { rows } = await harness.db.pool.query<{ observed_at: Date }>(
+      `SELECT observed_at FROM enx_jobs_gauges WHERE job_id = 'cleanup-worker' AND metric = $1`,
+      [METRICS.heartbeat.type],
+    );
+    const res = await harness.invoke('fleet-watchdog', { scheduleTime: '2026-11-23T12:06:00Z' });
+    expect(res.status).toBe(200);
+    expect(res.body.result).toMatchObject({
+      recordedGaugesWritten: expect.any(Number),
+      recordedGaugesDropped: 0,
+    });
+    const series = written();
+    const forJob = (type: string, job: string) => series.find((one) => one.type === type && one.job === job);
+    expect(forJob(METRICS.forwardProgress.type, 'cleanup-worker')).toBeDefined();
+    expect(forJob(METRICS.forwardProgress.type, 'fleet-watchdog')).toBeDefined();
+    expect(forJob(METRICS.overdueAttempts.type, 'cleanup-worker')).toBeDefined();
+    expect(forJob(METRICS.fleetIdle.type, 'fleet-watchdog')).toBeDefined();
+    expect(forJob(METRICS.heartbeat.type, 'cleanup-worker')?.endTime.seconds).toBe(
+      String(Math.floor(rows[0].observed_at.getTime() / 1000)),
+    );
+    expect(series.filter((one) => one.type === METRICS.cleanupRows.type).length).toBeGreaterThan(10);
+    expect(forJob(METRICS.attempts.type, 'cleanup-worker')?.labels).toEqual({ outcome: 'succeeded' });
+    expect(forJob(METRICS.attemptsStarted.type, 'cleanup-worker')).toBeDefined();
+    expect(forJob(METRICS.heartbeat.type, 'cleanup-worker')?.series.resource).toEqual({
       type: 'generic_task',
       labels: {
         project_id: 'enx-test-project',
@@ -233,22 +271,27 @@ describe('signals to a loopback Cloud Monitoring', () => {
     });
   });
 
-  it("sends the watchdog's gauges through the same client", async () => {
+  it('writes a recorded point once, and drops one too old for Cloud Monitoring', async () => {
+    await harness.db.pool.query(
+      `INSERT INTO enx_jobs_gauges (job_id, metric, labels, value, observed_at)
+       VALUES ('modeler-worker', $1, '{}', 2, now() - interval '30 hours')`,
+      [METRICS.modelerAnomalies.type],
+    );
     fake.reset();
-    const res = await harness.invoke('fleet-watchdog', { scheduleTime: '2026-11-23T12:06:00Z' });
+    const res = await harness.invoke('fleet-watchdog', { scheduleTime: '2026-11-23T12:07:00Z' });
     expect(res.status).toBe(200);
-    const gauges = fake.requests
-      .flatMap((request) => request.timeSeries)
-      .filter((series) => series.metricKind === 'GAUGE');
-    const forJob = (type: string, job: string) =>
-      gauges.find(
-        (series) =>
-          (series.metric as { type: string }).type === type &&
-          (series.resource as { labels: { job: string } }).labels.job === job,
-      );
-    expect(forJob(METRICS.forwardProgress.type, 'cleanup-worker')).toBeDefined();
-    expect(forJob(METRICS.forwardProgress.type, 'fleet-watchdog')).toBeDefined();
-    expect(forJob(METRICS.overdueAttempts.type, 'cleanup-worker')).toBeDefined();
-    expect(forJob(METRICS.fleetIdle.type, 'fleet-watchdog')).toBeDefined();
+    expect(res.body.result.recordedGaugesDropped).toBe(1);
+    const series = written();
+    expect(series.find((one) => one.type === METRICS.modelerAnomalies.type)).toBeUndefined();
+    // cleanup-worker's points went out with the previous run; only the watchdog's own are new.
+    expect(
+      series.find((one) => one.type === METRICS.heartbeat.type && one.job === 'cleanup-worker'),
+    ).toBeUndefined();
+    expect(
+      series.find((one) => one.type === METRICS.heartbeat.type && one.job === 'fleet-watchdog'),
+    ).toBeDefined();
+    expect(harness.logs.entries()).toContainEqual(
+      expect.objectContaining({ severity: 'WARNING', event: 'metrics_write_failed' }),
+    );
   });
 });

@@ -57,7 +57,7 @@ export interface Harness {
   readonly issuer: TokenIssuer;
   readonly runtime: Runtime;
   readonly sink: LocalSignalSink;
-  /** The watchdog's gauges, unless the test's adapters replace them. */
+  /** The jobs' and the watchdog's gauges, unless the test's adapters replace them. */
   readonly gauges: LocalGauges;
   readonly logs: ReturnType<typeof memoryWriter>;
   token(overrides?: Partial<Parameters<TokenIssuer['mint']>[0]>): Promise<string>;
@@ -96,7 +96,10 @@ export async function createHarness(options: HarnessOptions = {}): Promise<Harne
       sink: options.sink ? fanOut(sink, options.sink) : sink,
       clock: options.clock,
       // Gauges sent to a loopback Cloud Monitoring are the wiring's; otherwise the harness keeps them.
-      adapters: (db) => ({ ...(localGauges ? { gauges } : {}), ...options.adapters?.(db) }),
+      adapters: (db) => ({
+        ...(localGauges ? { gauges, metricsExport: gauges } : {}),
+        ...options.adapters?.(db),
+      }),
       ...options.overrides,
     },
   );

@@ -12,6 +12,7 @@ export function onlyAdapters(chosen: Partial<Adapters>): Adapters {
   return lazyAdapters(chosen, {
     keyManager: missing('keyManager'),
     gauges: missing('gauges'),
+    metricsExport: missing('metricsExport'),
     secretStore: missing('secretStore'),
     databaseExport: missing('databaseExport'),
     rateLimiter: missing('rateLimiter'),

@@ -15,7 +15,8 @@
  * The rules it enforces are those of projects.timeSeries.create
  * (https://cloud.google.com/monitoring/api/ref_v3/rest/v3/projects.timeSeries/create, read
  * 2026-12-06): at most 200 time series per request, one point per series, and a point must be newer
- * than the series' previous point. It can also hold a series to a sampling period, the rule that
+ * than the series' previous point. A point may end at most 25 hours in the past and 5 minutes in
+ * the future (TimeInterval, "Writes", in the same reference, read 2026-12-06). It can also hold a series to a sampling period, the rule that
  * shapes our metric design (points of one series no more often than once per period). Valid series
  * of a request are written even when another fails, as the real API does, and the failure names the
  * series. It keeps every request it accepts and can be told to fail.
@@ -219,9 +220,18 @@ function pointEndMs(series: Record<string, unknown>): number {
   return Number(end?.seconds ?? 0) * 1000 + (end?.nanos ?? 0) / 1e6;
 }
 
+/** How far in the past and the future a written point may end. */
+const OLDEST_POINT_MS = 25 * 3_600_000;
+const LATEST_POINT_MS = 5 * 60_000;
+
 export async function startFakeMetricService(
-  options: { samplingPeriodMs?: number } = {},
+  options: {
+    samplingPeriodMs?: number;
+    /** The service's clock, for the age limits of points (a test on a manual clock passes its own). */
+    now?: () => number;
+  } = {},
 ): Promise<FakeMetricService> {
+  const now = options.now ?? Date.now;
   const routes = loadRoutes();
   const requests: RecordedRequest[] = [];
   const lastPointMs = new Map<string, number>();
@@ -251,7 +261,11 @@ export async function startFakeMetricService(
       const key = seriesKey(series);
       const end = pointEndMs(series);
       const previous = lastPointMs.get(key);
-      if (previous !== undefined && end < previous) {
+      if (end < now() - OLDEST_POINT_MS || end > now() + LATEST_POINT_MS) {
+        problems.push(
+          `timeSeries[${index}]: The point's end time must be no more than 25 hours in the past and no more than 5 minutes in the future.`,
+        );
+      } else if (previous !== undefined && end < previous) {
         problems.push(
           `timeSeries[${index}]: Points must be written in order. One or more of the points specified had an older start time than the most recent point.`,
         );
