@@ -7,8 +7,8 @@
  * the first answered request. That request is real and takes the production path: the instance
  * runs as on Cloud Run (K_SERVICE set) and gets the scheduler's token as Cloud Run forwards it,
  * signature removed after its IAM front checked it, so the runtime checks the claims; then the
- * advisory job lock and the ledger in the local PostgreSQL, and the attempt's metrics written
- * through the real Cloud Monitoring client to a loopback stand-in. One extra row checks the
+ * advisory job lock and the ledger in the local PostgreSQL, and the attempt's counters recorded in
+ * the same database (the fleet-watchdog writes them to Cloud Monitoring). One extra row checks the
  * signature in the instance instead (AUTH_EDGE=none: the JWKS fetched from the loopback issuer),
  * as outside Cloud Run. Its tick is one of the job's own past cron ticks that the
  * ledger already shows succeeded, so the answer is "duplicate": what is timed is the instance
@@ -190,8 +190,22 @@ function stop(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null) return Promise.resolve();
   return new Promise((resolve) => {
     child.once('exit', () => resolve());
-    child.kill('SIGKILL');
+    // A profiled instance must exit on its own to write its profile (the framework stops on SIGTERM).
+    child.kill(PROFILE_DIR ? 'SIGTERM' : 'SIGKILL');
   });
+}
+
+/**
+ * ENX_BENCH_CPU_PROF=<dir>: every instance writes a V8 CPU profile of its cold start there (open it
+ * in Chrome's DevTools). Profiling slows the instances, so the figures of such a run are not the
+ * ones to report; the profiles are how the costs in docs/decisions.md, "Cold start", were found.
+ */
+const PROFILE_DIR = process.env.ENX_BENCH_CPU_PROF;
+
+function profileArgs(target: Target): string[] {
+  if (!PROFILE_DIR) return [];
+  const name = `${(target.label ?? target.id).replace(/[^a-z0-9-]/gi, '_')}-${Date.now()}.cpuprofile`;
+  return ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`, `--cpu-prof-name=${name}`];
 }
 
 /** The Node.js binary the instances run on (ENX_BENCH_NODE, else this one). */
@@ -205,7 +219,13 @@ async function coldStart(target: Target, port: number): Promise<Sample> {
   const started = performance.now();
   const child = spawn(
     instanceNode(),
-    [FRAMEWORK_CLI, `--target=${target.id}`, `--source=${target.source}`, `--port=${port}`],
+    [
+      ...profileArgs(target),
+      FRAMEWORK_CLI,
+      `--target=${target.id}`,
+      `--source=${target.source}`,
+      `--port=${port}`,
+    ],
     { cwd: REPO, env: { ...target.env, PORT: String(port) }, stdio: ['ignore', 'ignore', 'pipe'] },
   );
   live.add(child);
@@ -311,15 +331,9 @@ export async function runColdStart(options: ColdStartOptions): Promise<ColdStart
       method: 'GET',
       headers: async () => ({}),
     };
-    // The first job again without its metrics write, to show what loading the Monitoring client
-    // on the first request costs (every deployed function writes them; this is not a setting to use).
+    // The first job again with the signature to check itself, as outside Cloud Run: the JWKS
+    // fetch and RS256.
     const first = targets[0];
-    targets.push({
-      ...first,
-      label: `${first.id} (SIGNALS_SINK=none)`,
-      env: { ...first.env, SIGNALS_SINK: 'none' },
-    });
-    // And with the signature to check itself, as outside Cloud Run: the JWKS fetch and RS256.
     targets.push({
       ...first,
       label: `${first.id} (AUTH_EDGE=none, signed token)`,
