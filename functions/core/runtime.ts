@@ -86,6 +86,8 @@ export class Runtime implements RuntimeParts {
   private pool?: Db;
   private built?: LazyAdapters;
   private schemaReady?: Promise<void>;
+  /** The warm-up connection while it opens (warmUp): its error, or undefined; never rejects. */
+  private warming?: Promise<Error | undefined>;
   /** The Cloud SQL connector's socket, opening; set with the pool when CLOUD_SQL_INSTANCE is. */
   private tunnel?: Promise<CloudSqlTunnel>;
   private readonly configs = new Map<ConfigSchema<unknown>, unknown>();
@@ -201,8 +203,15 @@ export class Runtime implements RuntimeParts {
     return this.built.adapters;
   }
 
-  /** Waits for the Cloud SQL connector's socket, when there is one; a failed one is retried next time. */
+  /**
+   * Waits for the Cloud SQL connector's socket, when there is one; a failed one is retried next
+   * time. A request that arrives while the warm-up connection is still opening waits for it rather
+   * than opening a second one from the start, and meets its error, if any: a fresh one, so not
+   * worth waiting out the connect timeout again. A warm-up that ended before is not looked at.
+   */
   async databaseReady(): Promise<void> {
+    const failed = await this.warming;
+    if (failed) throw failed;
     this.db();
     if (!this.tunnel) return;
     try {
@@ -221,12 +230,19 @@ export class Runtime implements RuntimeParts {
    * request, which opens its own connection and reports what is wrong.
    */
   warmUp(): void {
-    this.databaseReady()
+    const warming = this.databaseReady()
       .then(() => this.db().connect())
       .then(
-        (client) => client.release(),
-        () => undefined,
+        (client) => {
+          client.release();
+          return undefined;
+        },
+        (error: unknown) => error as Error,
       );
+    this.warming = warming;
+    void warming.then(() => {
+      if (this.warming === warming) this.warming = undefined;
+    });
   }
 
   /** Applies missing migrations once per instance (DB_MIGRATE=auto); a failure is retried next request. */

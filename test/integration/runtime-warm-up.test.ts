@@ -59,6 +59,23 @@ describe('Runtime.warmUp', () => {
     }
   });
 
+  it('makes a request that arrives while it connects wait for that connection, not open another', async () => {
+    const runtime = new Runtime(
+      { ...OIDC, DATABASE_URL: db.url, DB_SSLMODE: 'disable', K_SERVICE: 'warm-up-early' },
+      productionWiring,
+      { writeLine: memoryWriter().write },
+    );
+    try {
+      runtime.warmUp();
+      // What the first request's claim does right away (core/claim.ts): ready, then a query.
+      await runtime.databaseReady();
+      await runtime.db().query('SELECT 1');
+      expect(runtime.db().totalCount).toBe(1);
+    } finally {
+      await runtime.close();
+    }
+  });
+
   it('leaves an unreachable database to the first request, without an unhandled rejection', async () => {
     const unhandled: unknown[] = [];
     const onUnhandled = (reason: unknown) => unhandled.push(reason);
@@ -75,8 +92,12 @@ describe('Runtime.warmUp', () => {
     );
     try {
       runtime.warmUp();
+      // A request arriving meanwhile meets the warm-up's own error instead of waiting out another.
+      await expect(runtime.databaseReady()).rejects.toThrow(/ECONNREFUSED/);
       await new Promise((resolve) => setTimeout(resolve, 300));
       expect(unhandled).toEqual([]);
+      // Once it has ended, a request connects for itself.
+      await expect(runtime.databaseReady()).resolves.toBeUndefined();
       await expect(runtime.db().query('SELECT 1')).rejects.toThrow(/ECONNREFUSED/);
     } finally {
       process.off('unhandledRejection', onUnhandled);
