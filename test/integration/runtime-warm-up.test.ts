@@ -25,6 +25,13 @@ const OIDC = {
   OIDC_INVOKER_EMAILS: 'scheduler@enx-test.iam.gserviceaccount.com',
 };
 
+/** A deployed instance's runtime (production wiring) on the given settings. */
+function instance(env: Record<string, string>): Runtime {
+  return new Runtime({ ...OIDC, DB_SSLMODE: 'disable', ...env }, productionWiring, {
+    writeLine: memoryWriter().write,
+  });
+}
+
 async function eventually(check: () => Promise<boolean>, timeoutMs = 5_000): Promise<void> {
   const until = Date.now() + timeoutMs;
   while (!(await check())) {
@@ -41,11 +48,7 @@ describe('Runtime.warmUp', () => {
   afterAll(async () => db.drop());
 
   it('opens one database connection before any request, and keeps it for the first one', async () => {
-    const runtime = new Runtime(
-      { ...OIDC, DATABASE_URL: db.url, DB_SSLMODE: 'disable', K_SERVICE: 'warm-up-test' },
-      productionWiring,
-      { writeLine: memoryWriter().write },
-    );
+    const runtime = instance({ DATABASE_URL: db.url, K_SERVICE: 'warm-up-test' });
     try {
       expect(await connectionsOf(db, 'warm-up-test')).toBe(0);
       runtime.warmUp();
@@ -60,11 +63,7 @@ describe('Runtime.warmUp', () => {
   });
 
   it('makes a request that arrives while it connects wait for that connection, not open another', async () => {
-    const runtime = new Runtime(
-      { ...OIDC, DATABASE_URL: db.url, DB_SSLMODE: 'disable', K_SERVICE: 'warm-up-early' },
-      productionWiring,
-      { writeLine: memoryWriter().write },
-    );
+    const runtime = instance({ DATABASE_URL: db.url, K_SERVICE: 'warm-up-early' });
     try {
       runtime.warmUp();
       // What the first request's claim does right away (core/claim.ts): ready, then a query.
@@ -80,16 +79,7 @@ describe('Runtime.warmUp', () => {
     const unhandled: unknown[] = [];
     const onUnhandled = (reason: unknown) => unhandled.push(reason);
     process.on('unhandledRejection', onUnhandled);
-    const runtime = new Runtime(
-      {
-        ...OIDC,
-        DATABASE_URL: 'postgres://enx@127.0.0.1:9/enx',
-        DB_SSLMODE: 'disable',
-        DB_CONNECT_TIMEOUT: '1s',
-      },
-      productionWiring,
-      { writeLine: memoryWriter().write },
-    );
+    const runtime = instance({ DATABASE_URL: 'postgres://enx@127.0.0.1:9/enx', DB_CONNECT_TIMEOUT: '1s' });
     try {
       runtime.warmUp();
       // A request arriving meanwhile meets the warm-up's own error instead of waiting out another.
