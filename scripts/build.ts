@@ -61,11 +61,13 @@ const requireBuiltins: Plugin = {
   setup(build) {
     build.onResolve({ filter: /^[a-z_:/]+$/ }, (args) =>
       args.kind === 'import-statement' && BUILTIN_NAMES.has(args.path)
-        ? { path: args.path, namespace: 'builtin-via-require' }
+        ? // One shim per importing module: a shim shared by the entry and a lazy chunk would become
+          // a chunk of its own, one more ES module for every cold start to load.
+          { path: `${args.path}#${args.importer}`, namespace: 'builtin-via-require' }
         : undefined,
     );
     build.onLoad({ filter: /.*/, namespace: 'builtin-via-require' }, (args) => ({
-      contents: `module.exports = require(${JSON.stringify(args.path)});`,
+      contents: `module.exports = require(${JSON.stringify(args.path.split('#')[0])});`,
       loader: 'js',
     }));
   },
