@@ -174,8 +174,11 @@ export async function stopLocalFleet(
   }
 }
 
+/** How long a fleet still running at the end of a test file gets to stop by itself. */
+const DISPOSE_GRACE_MS = 20_000;
+
 /**
- * For afterAll: only after a failure is anything still running, so kill it; then stop a Postgres
+ * For afterAll: stop a fleet that is still running (gracefully, then by force); then stop a Postgres
  * the fleet may have left and delete the data folder. Never leaves a server behind.
  */
 export async function disposeLocalFleet(
@@ -183,9 +186,13 @@ export async function disposeLocalFleet(
 ): Promise<void> {
   if (!fleet) return;
   const { child, exited, dataDir } = fleet;
-  if (child && child.exitCode === null && child.signalCode === null) {
-    child.kill('SIGKILL');
-    await exited;
+  if (child && exited && child.exitCode === null && child.signalCode === null) {
+    // Gracefully first: the fleet's Redis runs in a process group of its own (so that Ctrl-C
+    // reaches only Node), and only the fleet's own shutdown stops it; a SIGKILL would orphan it.
+    if ((await stopLocalFleet({ child, exited }, DISPOSE_GRACE_MS)) === 'still running') {
+      child.kill('SIGKILL');
+      await exited;
+    }
   }
   if (dataDir) {
     await stopStalePostgres(path.join(dataDir, 'pg'));
