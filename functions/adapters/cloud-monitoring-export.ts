@@ -15,7 +15,7 @@ import type { GaugePoint, MetricsExport } from '../ports/gauges';
 type TimeSeries = protos.google.monitoring.v3.ITimeSeries;
 type CreateTimeSeriesRequest = protos.google.monitoring.v3.ICreateTimeSeriesRequest;
 
-/** The one method of MetricServiceClient the sink uses; tests can hand in the real client. */
+/** The one method of MetricServiceClient the export uses; tests can hand in the real client. */
 export interface TimeSeriesWriter {
   createTimeSeries(request: CreateTimeSeriesRequest): Promise<unknown>;
   close?(): Promise<void>;

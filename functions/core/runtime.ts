@@ -226,8 +226,9 @@ export class Runtime implements RuntimeParts {
   /**
    * Opens a database connection (and the Cloud SQL connector's socket) as the instance starts, so
    * that the first request finds it open: every attempt of every job needs the database, and
-   * Cloud Run gives an instance CPU while it starts. Best effort: a failure is left for the first
-   * request, which opens its own connection and reports what is wrong.
+   * Cloud Run gives an instance CPU while it starts. Best effort: never throws, and a failure
+   * reaches only a request that arrives while it is still connecting (databaseReady); later
+   * requests open their own connection and report what is wrong.
    */
   warmUp(): void {
     const warming = this.databaseReady()
