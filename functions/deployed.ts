@@ -23,22 +23,26 @@ function misconfigured(error: ConfigError): functions.HttpFunction {
   };
 }
 
-export function registerDeployed(definitions: readonly AnyJobDefinition[]): void {
+/**
+ * Registers the handlers and starts the instance's database connection. The bundle's entry awaits
+ * it at its top level, so the framework, which builds its server once the entry has evaluated,
+ * does so while the database prepares the session (Runtime.warmUp).
+ */
+export async function registerDeployed(definitions: readonly AnyJobDefinition[]): Promise<void> {
   let runtime: Runtime | undefined;
   let startupError: ConfigError | undefined;
   try {
-    const created = new Runtime(process.env, productionWiring);
-    runtime = created;
-    // Once the framework, which loaded this module, has its server listening.
-    setImmediate(() => created.warmUp());
+    runtime = new Runtime(process.env, productionWiring);
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     startupError = error;
   }
+  const warmedUp = runtime?.warmUp();
   for (const definition of definitions) {
     functions.http(
       definition.spec.id,
       runtime ? createJobHandler(definition, runtime) : misconfigured(startupError as ConfigError),
     );
   }
+  await warmedUp;
 }

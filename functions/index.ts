@@ -6,4 +6,5 @@
 import { registerDeployed } from './deployed';
 import { jobDefinitions } from './jobs';
 
-registerDeployed(jobDefinitions);
+// CommonJS has no top-level await; the framework builds its server while the connection starts.
+void registerDeployed(jobDefinitions);

@@ -72,8 +72,8 @@ export async function serveFunction(
         cause: error,
       });
     }
-    // As a deployed instance does once it is registered (functions/deployed.ts).
-    runtime.warmUp();
+    // As a deployed instance does as it registers (functions/deployed.ts).
+    await runtime.warmUp();
     return {
       definition,
       url,

@@ -103,7 +103,8 @@ function entrySource(exportName: string): string {
   return [
     "import { registerDeployed } from './deployed';",
     `import { ${exportName} } from './jobs';`,
-    `registerDeployed([${exportName}]);`,
+    // Top-level await: the framework's import() settles once the database connection has started.
+    `await registerDeployed([${exportName}]);`,
   ].join('\n');
 }
 

@@ -229,8 +229,16 @@ export class Runtime implements RuntimeParts {
    * Cloud Run gives an instance CPU while it starts. Best effort: never throws, and a failure
    * reaches only a request that arrives while it is still connecting (databaseReady); later
    * requests open their own connection and report what is wrong.
+   *
+   * The promise resolves once the event loop has serviced I/O after the connect began, long
+   * before the connection is ready: by then a socket that connected at once (loopback, the Cloud
+   * SQL unix socket) has sent its startup message, and the database prepares the session while
+   * the caller goes on with synchronous work. Without that turn the message waits behind the
+   * Functions Framework building its server, and the first request waits for the session
+   * (docs/decisions.md, "Cold start: the database session starts first"). It never waits on
+   * the database itself.
    */
-  warmUp(): void {
+  warmUp(): Promise<void> {
     const warming = this.databaseReady()
       .then(() => this.db().connect())
       .then(
@@ -244,6 +252,7 @@ export class Runtime implements RuntimeParts {
     void warming.then(() => {
       if (this.warming === warming) this.warming = undefined;
     });
+    return afterIoServiced();
   }
 
   /** Applies missing migrations once per instance (DB_MIGRATE=auto); a failure is retried next request. */
@@ -288,4 +297,13 @@ export class Runtime implements RuntimeParts {
 function closeable(adapter: unknown): { close(): Promise<void> | void } | undefined {
   const candidate = adapter as { close?: unknown } | null;
   return typeof candidate?.close === 'function' ? (candidate as { close(): Promise<void> }) : undefined;
+}
+
+/**
+ * Resolves after the event loop's next poll phase. The first setImmediate runs at the end of the
+ * current turn, before that turn polls again; the second at the end of the next turn, whose poll
+ * has run the callbacks of I/O that completed meanwhile (Node.js, "The Node.js Event Loop").
+ */
+function afterIoServiced(): Promise<void> {
+  return new Promise((resolve) => setImmediate(() => setImmediate(resolve)));
 }

@@ -1,14 +1,18 @@
 /**
  * npm run build, for real, into a scratch folder: one archive per job, the Cloud Monitoring client
- * in fleet-watchdog's alone, and no chunk that imports a Node.js builtin as an ES module (which
- * would build a facade that reads every export: node:http's loads undici at every cold start).
+ * in fleet-watchdog's alone, no chunk that imports a Node.js builtin as an ES module (which
+ * would build a facade that reads every export: node:http's loads undici at every cold start), and
+ * an archive that starts under the Functions Framework's CLI as Cloud Functions starts it.
  */
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { builtinModules } from 'node:module';
 import { jobDefinitions } from '../../functions/jobs';
+import { freePort } from '../../local/embedded-postgres';
+import { createTestDatabase } from '../support/database';
 
 const REPO = path.resolve(__dirname, '..', '..');
 const BUILTINS = new Set(builtinModules.flatMap((name) => [name, `node:${name}`]));
@@ -20,6 +24,24 @@ function chunks(dir: string): Map<string, string> {
       .filter((name) => name.endsWith('.js'))
       .map((name) => [name, readFileSync(path.join(dir, name), 'utf8')]),
   );
+}
+
+const FRAMEWORK_CLI = path.join(
+  REPO,
+  'node_modules',
+  '@google-cloud',
+  'functions-framework',
+  'build',
+  'src',
+  'main.js',
+);
+
+async function eventually(check: () => Promise<boolean>, what: string, timeoutMs = 20_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > until) throw new Error(`${what}: not within ${timeoutMs / 1000} s`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
 }
 
 describe('npm run build', () => {
@@ -68,4 +90,53 @@ describe('npm run build', () => {
     }
     expect(imported).toEqual([]);
   });
+
+  it("serves its job under the framework's CLI and connects to the database before any request", async () => {
+    const id = 'cleanup-worker';
+    const archive = path.join(out, id);
+    // Where Cloud Functions' buildpack installs the archive's one dependency, the framework.
+    symlinkSync(path.join(REPO, 'node_modules'), path.join(archive, 'node_modules'), 'dir');
+    const db = await createTestDatabase(1);
+    const port = await freePort();
+    let instance: ChildProcess | undefined;
+    let stderr = '';
+    try {
+      instance = spawn(process.execPath, [FRAMEWORK_CLI, `--target=${id}`, `--source=${archive}`], {
+        env: {
+          PATH: process.env.PATH,
+          PORT: String(port),
+          NODE_ENV: 'production',
+          METADATA_SERVER_DETECTION: 'none',
+          K_SERVICE: id,
+          DATABASE_URL: db.url,
+          DB_SSLMODE: 'disable',
+          DB_MIGRATE: 'off',
+          OIDC_ISSUER: 'https://accounts.google.com',
+          OIDC_AUDIENCE: `http://127.0.0.1:${port}`,
+          OIDC_INVOKER_EMAILS: 'scheduler@enx-test.iam.gserviceaccount.com',
+        },
+        stdio: ['ignore', 'ignore', 'pipe'],
+      });
+      instance.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+      await eventually(async () => {
+        const { rows } = await db.pool.query(
+          'SELECT 1 FROM pg_stat_activity WHERE datname = $1 AND application_name = $2',
+          [db.name, id],
+        );
+        return rows.length === 1 || instance!.exitCode !== null;
+      }, `${id}'s connection at start`);
+      expect(stderr).toBe('');
+      expect(instance.exitCode).toBeNull();
+      let answer: Response | undefined;
+      await eventually(async () => {
+        answer = await fetch(`http://127.0.0.1:${port}/`).catch(() => undefined);
+        return answer !== undefined;
+      }, `${id}'s first answer`);
+      // No token: the job's own handler refuses it, which only a registered, configured runtime does.
+      expect(answer!.status).toBe(401);
+    } finally {
+      instance?.kill('SIGKILL');
+      await db.drop();
+    }
+  }, 60_000);
 });
