@@ -7,6 +7,7 @@
 import type { DatabaseExport, ExportRequest, ExportResult } from '../ports/database-export';
 import { googleError, grpcCodeOfHttpStatus, GrpcCode, restErrorMessage } from './google-errors';
 import type { GoogleCall } from './google-errors';
+import { deadlineSignal } from '../core/timeout';
 
 export const CLOUD_SQL_ADMIN_ENDPOINT = 'https://sqladmin.googleapis.com';
 
@@ -166,8 +167,9 @@ export class CloudSqlExport implements DatabaseExport {
       role: 'the enxJobsCloudSqlExporter role (cloudsql.instances.export and cloudsql.instances.get; or roles/cloudsql.editor)',
       ...what,
     };
-    const timeout = AbortSignal.timeout(this.options.requestTimeoutMs ?? 30_000);
+    const deadline = deadlineSignal(signal, this.options.requestTimeoutMs ?? 30_000);
     let response: Response;
+    let text: string;
     try {
       response = await (this.options.fetch ?? fetch)(`${this.endpoint}${path}`, {
         method,
@@ -176,13 +178,15 @@ export class CloudSqlExport implements DatabaseExport {
           ...(body ? { 'content-type': 'application/json' } : {}),
         },
         body: body ? JSON.stringify(body) : undefined,
-        signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
+        signal: deadline.signal,
       });
+      text = await response.text();
     } catch (error) {
       if (signal?.aborted) throw error;
       throw googleError(call, error, GrpcCode.UNAVAILABLE);
+    } finally {
+      deadline.clear();
     }
-    const text = await response.text();
     if (!response.ok) {
       // Not Google's JSON (a proxy's page, say): the start of the text.
       const message = restErrorMessage(text) ?? text.slice(0, 500);

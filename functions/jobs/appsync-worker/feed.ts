@@ -6,6 +6,7 @@
  */
 
 import { readBodyLimited } from '../../core/http-body';
+import { deadlineSignal } from '../../core/timeout';
 
 export interface FeedTranslation {
   readonly lang: string;
@@ -233,8 +234,8 @@ function readLimited(response: Response, limit: number, url: string): Promise<st
 
 /** GET the feed and validate it; throws FeedError (or the job's abort reason) when it is unusable. */
 export async function fetchFeed(url: string, options: FetchOptions): Promise<Feed> {
-  const timeout = AbortSignal.timeout(options.timeoutMs);
-  const signal = AbortSignal.any([options.signal, timeout]);
+  const deadline = deadlineSignal(options.signal, options.timeoutMs);
+  const signal = deadline.signal;
   try {
     const response = await fetch(url, {
       headers: { Accept: 'application/json', 'User-Agent': 'enx-jobs/appsync-worker' },
@@ -268,12 +269,14 @@ export async function fetchFeed(url: string, options: FetchOptions): Promise<Fee
     }
   } catch (error) {
     if (options.signal.aborted) throw options.signal.reason;
-    if (timeout.aborted) {
+    if (deadline.timedOut) {
       throw new FeedError(
         `fetching the feed at ${url} took longer than APP_SYNC_TIMEOUT (${options.timeoutMs} ms)`,
       );
     }
     if (error instanceof FeedError) throw error;
     throw new FeedError(`could not fetch the feed at ${url}: ${(error as Error).message}`, { cause: error });
+  } finally {
+    deadline.clear();
   }
 }

@@ -9,6 +9,7 @@
 import { describeError } from '../../core/errors';
 import type { JobContext, JobResult } from '../../core/job-spec';
 import type { Tick } from '../../core/tick';
+import { deadlineSignal } from '../../core/timeout';
 import type { BackupConfig } from './config';
 
 /** `20261123T200000Z`: the tick's time in ISO 8601 basic form, sortable and safe in any file name. */
@@ -45,7 +46,7 @@ async function removeLeftovers(context: JobContext, config: BackupConfig): Promi
 export async function runBackup(context: JobContext, config: BackupConfig): Promise<JobResult> {
   const partialsRemoved = await removeLeftovers(context, config);
   const objectName = backupObjectName(config.backupDatabaseName, context.tick, context.attempt);
-  const signal = AbortSignal.any([context.abortSignal, AbortSignal.timeout(config.timeoutMs)]);
+  const deadline = deadlineSignal(context.abortSignal, config.timeoutMs);
   const startedAt = context.clock.now();
   context.logger.info(`exporting database ${config.backupDatabaseName} to ${objectName}`, {
     event: 'backup_started',
@@ -53,14 +54,16 @@ export async function runBackup(context: JobContext, config: BackupConfig): Prom
   });
   let result;
   try {
-    result = await context.adapters.databaseExport.exportDatabase({ objectName, signal });
+    result = await context.adapters.databaseExport.exportDatabase({ objectName, signal: deadline.signal });
   } catch (error) {
     if (context.abortSignal.aborted) throw error;
-    const timedOut = signal.aborted ? ` (BACKUP_TIMEOUT ${config.timeoutMs} ms passed)` : '';
+    const timedOut = deadline.timedOut ? ` (BACKUP_TIMEOUT ${config.timeoutMs} ms passed)` : '';
     throw new Error(
       `export of database ${config.backupDatabaseName} to ${objectName} did not finish${timedOut}: ${describeError(error)}`,
       { cause: error },
     );
+  } finally {
+    deadline.clear();
   }
   if (result.sizeBytes === 0) {
     throw new Error(

@@ -6,6 +6,7 @@
  */
 
 import { readBodyLimited } from '../../core/http-body';
+import { deadlineSignal } from '../../core/timeout';
 
 export interface PublishRequests {
   readonly unknown: number;
@@ -135,8 +136,8 @@ function readLimited(response: Response, limit: number): Promise<string> {
 }
 
 async function pullOnce(options: PullOptions): Promise<StatsDay[]> {
-  const timeout = AbortSignal.timeout(options.timeoutMs);
-  const signal = AbortSignal.any([options.signal, timeout]);
+  const deadline = deadlineSignal(options.signal, options.timeoutMs);
+  const signal = deadline.signal;
   try {
     const response = await fetch(`${options.baseUrl}/v1/stats`, {
       method: 'POST',
@@ -168,10 +169,12 @@ async function pullOnce(options: PullOptions): Promise<StatsDay[]> {
     }
     return parseStatsResponse(document);
   } catch (error) {
-    if (timeout.aborted && !options.signal.aborted) {
+    if (deadline.timedOut && !options.signal.aborted) {
       throw new Error(`the request took longer than ${options.timeoutMs} ms and was abandoned`);
     }
     throw error;
+  } finally {
+    deadline.clear();
   }
 }
 
