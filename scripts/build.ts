@@ -12,7 +12,9 @@
  * use (functions/wiring.ts), so a cold start evaluates only what its job calls.
  *
  * The bundle is ES modules split into chunks: the entry holds the runtime and the job, and each
- * adapter or Google client loaded with import() is a chunk read only when first called.
+ * adapter or Google client loaded with import() is a chunk read only when first called. It is
+ * built twice: the second pass stubs the import() calls the first found unreachable, so that the
+ * entry is not split into chunks it alone loads (stubUnreachedImports).
  *
  * Output: dist/functions/<job id>/{index.js, chunk-*.js, migrations/*.sql, package.json}. Infra
  * archives each folder into that function's own source object.
@@ -72,6 +74,52 @@ const requireBuiltins: Plugin = {
     }));
   },
 };
+
+const UNREACHED_NAMESPACE = 'unreached-dynamic-import';
+/** Marks the plugin's own resolve calls, which must not come back to it. */
+const OWN_RESOLVE = { stubUnreachedImports: true };
+
+/**
+ * esbuild splits code into chunks by which entry points reach it, and every import() is an entry
+ * point, also one in code it then drops (an adapter the job does not declare, behind its ENX_OMIT_*
+ * test). Code the entry shares only with such a dropped import so became a chunk of its own, and
+ * every cold start loaded it as one more ES module: appsync-worker's entry imported 10 chunks, 8 of
+ * them used by nothing else. The second pass points every import() the first pass found
+ * unreachable at a stub, so only imports that can run split the code.
+ */
+function stubUnreachedImports(reached: ReadonlySet<string>): Plugin {
+  return {
+    name: 'stub-unreached-imports',
+    setup(build) {
+      build.onResolve({ filter: /.*/ }, async (args) => {
+        if (args.kind !== 'dynamic-import' || args.pluginData === OWN_RESOLVE) return undefined;
+        const resolved = await build.resolve(args.path, {
+          kind: args.kind,
+          importer: args.importer,
+          resolveDir: args.resolveDir,
+          pluginData: OWN_RESOLVE,
+        });
+        if (resolved.errors.length > 0 || reached.has(path.relative(root, resolved.path))) return undefined;
+        return { path: resolved.path, namespace: UNREACHED_NAMESPACE };
+      });
+      build.onLoad({ filter: /.*/, namespace: UNREACHED_NAMESPACE }, (args) => ({
+        // Only dead code imports it; should that ever change, the import fails and says why.
+        contents: `throw new Error(${JSON.stringify(`${path.relative(root, args.path)} is not in this function's archive`)});`,
+        loader: 'js',
+      }));
+    },
+  };
+}
+
+/** The modules behind the import() calls that stayed in the archive (chunks with an entry point). */
+function reachedImports(metafile: Metafile, kept: ReadonlySet<string>): Set<string> {
+  return new Set(
+    Object.entries(metafile.outputs)
+      .filter(([file, output]) => kept.has(path.basename(file)) && output.entryPoint !== undefined)
+      .map(([, output]) => output.entryPoint!)
+      .filter((entryPoint) => !entryPoint.startsWith('<stdin>')),
+  );
+}
 
 /** The build-time flag that leaves an adapter out of a bundle (functions/wiring.ts). */
 const OMIT_FLAG: Record<keyof Adapters, string> = {
@@ -164,8 +212,24 @@ function packageJson(frameworkVersion: string): string {
 async function buildFunction(exportName: string, definition: AnyJobDefinition) {
   const id = definition.spec.id;
   const dir = path.join(outDir, id);
+  const first = await bundle(exportName, definition, dir, []);
+  const reached = reachedImports(first.metafile, pruneUnreachable(dir));
+  rmSync(dir, { recursive: true });
+  const result = await bundle(exportName, definition, dir, [stubUnreachedImports(reached)]);
+  const kept = pruneUnreachable(dir);
+  const lost = [...reached].filter((entry) => !reachedImports(result.metafile, kept).has(entry));
+  if (lost.length > 0) throw new Error(`${id}: the second pass lost import() targets: ${lost.join(', ')}`);
+  return {
+    id,
+    dir,
+    foreign: foreignCode(result.metafile, kept, (folder) => ownsFolder(id, folder)),
+    undeclared: undeclaredClients(result.metafile, kept, definition.adapters),
+  };
+}
+
+function bundle(exportName: string, definition: AnyJobDefinition, dir: string, extraPlugins: Plugin[]) {
   mkdirSync(dir, { recursive: true });
-  const result = await build({
+  return build({
     stdin: { contents: entrySource(exportName), resolveDir: path.join(root, 'functions'), loader: 'ts' },
     outdir: dir,
     entryNames: 'index',
@@ -180,7 +244,7 @@ async function buildFunction(exportName: string, definition: AnyJobDefinition) {
     format: 'esm',
     splitting: true,
     banner: { js: ESM_BANNER },
-    plugins: [requireBuiltins],
+    plugins: [requireBuiltins, ...extraPlugins],
     minifySyntax: true,
     treeShaking: true,
     // pg-native is an optional native driver pg never needs here.
@@ -195,13 +259,6 @@ async function buildFunction(exportName: string, definition: AnyJobDefinition) {
     ),
     logLevel: 'warning',
   });
-  const kept = pruneUnreachable(dir);
-  return {
-    id,
-    dir,
-    foreign: foreignCode(result.metafile, kept, (folder) => ownsFolder(id, folder)),
-    undeclared: undeclaredClients(result.metafile, kept, definition.adapters),
-  };
 }
 
 /** The package each adapter's Google (or other outside) client comes from. */

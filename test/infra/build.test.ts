@@ -77,6 +77,24 @@ describe('npm run build', () => {
     expect(holders).toEqual(['fleet-watchdog']);
   });
 
+  it('gives a chunk of its own only to code that an import() in the archive shares', () => {
+    const alone: string[] = [];
+    for (const job of readdirSync(out)) {
+      const archive = chunks(path.join(out, job));
+      const entry = archive.get('index.js')!;
+      // The entry's static imports: each is one more ES module for every cold start to load.
+      for (const [, chunk] of entry.matchAll(
+        /^import\s*(?:\{[^}]*\}\s*from\s*)?["']\.\/(chunk-\w+\.js)["']/gm,
+      )) {
+        const sharers = [...archive].filter(
+          ([name, code]) => name !== 'index.js' && code.includes(`"./${chunk}"`),
+        );
+        if (sharers.length === 0) alone.push(`${job}/${chunk}`);
+      }
+    }
+    expect(alone).toEqual([]);
+  });
+
   it('imports no Node.js builtin as an ES module', () => {
     const imported: string[] = [];
     for (const job of readdirSync(out)) {
