@@ -39,7 +39,7 @@ import { freePort } from '../local/embedded-postgres';
 import type { PostgresServer } from '../local/embedded-postgres';
 import { startTokenIssuer } from '../local/token-issuer';
 import { startFakeMetricService } from '../test/support/fake-google/metric-service';
-import { archiveBytes } from '../scripts/build-output';
+import { FRAMEWORK_CLI, archiveBytes } from '../scripts/build-output';
 import { fmt, median, table, verdict } from './stats';
 import { SIGNATURE_REMOVED } from '../functions/core/auth';
 import { startLatencyProxy } from './latency-proxy';
@@ -49,15 +49,6 @@ export const COLD_START_TARGET_RATIO = 1.3;
 const REPO = path.resolve(__dirname, '..');
 const FUNCTIONS_DIR = path.join(REPO, 'dist', 'functions');
 const BARE_DIR = path.join(REPO, 'dist', 'cold-start-bare');
-const FRAMEWORK_CLI = path.join(
-  REPO,
-  'node_modules',
-  '@google-cloud',
-  'functions-framework',
-  'build',
-  'src',
-  'main.js',
-);
 const INVOKER = 'scheduler-invoker@enx-bench.iam.gserviceaccount.com';
 /** Instances still running; killed if the bench itself is stopped. */
 const live = new Set<ChildProcess>();

@@ -13,6 +13,7 @@ import { builtinModules } from 'node:module';
 import { jobDefinitions } from '../../functions/jobs';
 import { freePort } from '../../local/embedded-postgres';
 import { createTestDatabase } from '../support/database';
+import { FRAMEWORK_CLI } from '../../scripts/build-output';
 
 const REPO = path.resolve(__dirname, '..', '..');
 const BUILTINS = new Set(builtinModules.flatMap((name) => [name, `node:${name}`]));
@@ -25,16 +26,6 @@ function chunks(dir: string): Map<string, string> {
       .map((name) => [name, readFileSync(path.join(dir, name), 'utf8')]),
   );
 }
-
-const FRAMEWORK_CLI = path.join(
-  REPO,
-  'node_modules',
-  '@google-cloud',
-  'functions-framework',
-  'build',
-  'src',
-  'main.js',
-);
 
 async function eventually(check: () => Promise<boolean>, what: string, timeoutMs = 20_000): Promise<void> {
   const until = Date.now() + timeoutMs;
