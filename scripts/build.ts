@@ -217,7 +217,8 @@ async function buildFunction(exportName: string, definition: AnyJobDefinition) {
   rmSync(dir, { recursive: true });
   const result = await bundle(exportName, definition, dir, [stubUnreachedImports(reached)]);
   const kept = pruneUnreachable(dir);
-  const lost = [...reached].filter((entry) => !reachedImports(result.metafile, kept).has(entry));
+  const stillReached = reachedImports(result.metafile, kept);
+  const lost = [...reached].filter((entry) => !stillReached.has(entry));
   if (lost.length > 0) throw new Error(`${id}: the second pass lost import() targets: ${lost.join(', ')}`);
   return {
     id,

@@ -13,6 +13,7 @@ import { builtinModules } from 'node:module';
 import { jobDefinitions } from '../../functions/jobs';
 import { freePort } from '../../local/embedded-postgres';
 import { createTestDatabase } from '../support/database';
+import { eventually } from '../support/test-jobs';
 import { FRAMEWORK_CLI } from '../../scripts/build-output';
 
 const REPO = path.resolve(__dirname, '..', '..');
@@ -25,14 +26,6 @@ function chunks(dir: string): Map<string, string> {
       .filter((name) => name.endsWith('.js'))
       .map((name) => [name, readFileSync(path.join(dir, name), 'utf8')]),
   );
-}
-
-async function eventually(check: () => Promise<boolean>, what: string, timeoutMs = 20_000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > until) throw new Error(`${what}: not within ${timeoutMs / 1000} s`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
 }
 
 describe('npm run build', () => {
@@ -127,20 +120,28 @@ describe('npm run build', () => {
         stdio: ['ignore', 'ignore', 'pipe'],
       });
       instance.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
-      await eventually(async () => {
-        const { rows } = await db.pool.query(
-          'SELECT 1 FROM pg_stat_activity WHERE datname = $1 AND application_name = $2',
-          [db.name, id],
-        );
-        return rows.length === 1 || instance!.exitCode !== null;
-      }, `${id}'s connection at start`);
+      await eventually(
+        async () => {
+          const { rows } = await db.pool.query(
+            'SELECT 1 FROM pg_stat_activity WHERE datname = $1 AND application_name = $2',
+            [db.name, id],
+          );
+          return rows.length === 1 || instance!.exitCode !== null;
+        },
+        `${id}'s connection at start`,
+        20_000,
+      );
       expect(stderr).toBe('');
       expect(instance.exitCode).toBeNull();
       let answer: Response | undefined;
-      await eventually(async () => {
-        answer = await fetch(`http://127.0.0.1:${port}/`).catch(() => undefined);
-        return answer !== undefined;
-      }, `${id}'s first answer`);
+      await eventually(
+        async () => {
+          answer = await fetch(`http://127.0.0.1:${port}/`).catch(() => undefined);
+          return answer !== undefined;
+        },
+        `${id}'s first answer`,
+        20_000,
+      );
       // No token: the job's own handler refuses it, which only a registered, configured runtime does.
       expect(answer!.status).toBe(401);
     } finally {

@@ -9,6 +9,7 @@ import { Runtime } from '../../functions/core/runtime';
 import { productionWiring } from '../../functions/wiring';
 import { memoryWriter } from '../support/memory-writer';
 import { createTestDatabase } from '../support/database';
+import { eventually } from '../support/test-jobs';
 import type { TestDatabase } from '../support/database';
 
 /** The connections this database has from the runtime's application name. */
@@ -32,14 +33,6 @@ function instance(env: Record<string, string>): Runtime {
   return new Runtime({ ...OIDC, DB_SSLMODE: 'disable', ...env }, productionWiring, {
     writeLine: memoryWriter().write,
   });
-}
-
-async function eventually(check: () => Promise<boolean>, timeoutMs = 5_000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > until) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
 }
 
 /**
@@ -77,7 +70,11 @@ describe('Runtime.warmUp', () => {
     try {
       expect(await connectionsOf(db, 'warm-up-test')).toBe(0);
       void runtime.warmUp();
-      await eventually(async () => (await connectionsOf(db, 'warm-up-test')) === 1);
+      await eventually(
+        async () => (await connectionsOf(db, 'warm-up-test')) === 1,
+        'the warm-up connection',
+        5_000,
+      );
       // Idle in the pool, not a second connection, is what the first query uses.
       await runtime.db().query('SELECT 1');
       expect(await connectionsOf(db, 'warm-up-test')).toBe(1);
