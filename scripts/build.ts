@@ -26,6 +26,7 @@ import { cpSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFi
 import path from 'node:path';
 import * as jobs from '../functions/jobs';
 import { archiveBytes } from './build-output';
+import { builtinShim } from './builtin-shim';
 import type { AnyJobDefinition } from '../functions/core/job-spec';
 import type { Adapters } from '../functions/ports';
 import { FUNCTION_RUNTIME, bundleTarget, runtimeSchedule } from '../infra/runtime-support';
@@ -68,10 +69,10 @@ const requireBuiltins: Plugin = {
           { path: `${args.path}#${args.importer}`, namespace: 'builtin-via-require' }
         : undefined,
     );
-    build.onLoad({ filter: /.*/, namespace: 'builtin-via-require' }, (args) => ({
-      contents: `module.exports = require(${JSON.stringify(args.path.split('#')[0])});`,
-      loader: 'js',
-    }));
+    build.onLoad({ filter: /.*/, namespace: 'builtin-via-require' }, (args) => {
+      const [builtin, importer] = args.path.split('#');
+      return { contents: builtinShim(builtin, readFileSync(importer, 'utf8')), loader: 'js' };
+    });
   },
 };
 

@@ -93,6 +93,20 @@ describe('npm run build', () => {
     expect(imported).toEqual([]);
   });
 
+  it('gives the code a cold start reads only the builtin exports it names (scripts/builtin-shim.ts)', () => {
+    const whole: string[] = [];
+    for (const job of readdirSync(out)) {
+      const entry = chunks(path.join(out, job)).get('index.js')!;
+      for (const match of entry.matchAll(
+        /\/\/ builtin-via-require:(\S+)\n.*\n.*\n\s*module\.exports = __require/g,
+      )) {
+        whole.push(`${job}: ${match[1]}`);
+      }
+    }
+    expect(whole).toEqual([]);
+    expect(chunks(path.join(out, 'cleanup-worker')).get('index.js')).toContain('__esModule: !0, get ');
+  });
+
   it("serves its job under the framework's CLI and connects to the database before any request", async () => {
     const id = 'cleanup-worker';
     const archive = path.join(out, id);
