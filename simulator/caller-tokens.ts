@@ -1,9 +1,10 @@
 /**
  * The simulated Cloud Scheduler's OIDC tokens, minted by the loopback issuer (local/token-issuer.ts)
- * at the simulation's virtual time. The runtime checks them with its real verifier: the JWKS
- * fetched from the issuer, the signature, the audience, and the expiry against the virtual clock,
- * as a deployed function checks Google's. The auth-broken fault is a token for another audience,
- * which that verifier refuses (401) as it would refuse a scheduler job pointed at the wrong URL.
+ * at the simulation's virtual time. The stand-in for Cloud Run's IAM front (local/cloud-run-edge.ts)
+ * checks them as Cloud Run checks Google's: the JWKS fetched from the issuer, the signature, the
+ * audience and the expiry against the virtual clock, and the caller's run.invoker; the runtime then
+ * checks the claims. The auth-broken fault is a token for another audience, which the edge refuses
+ * (401) as Cloud Run refuses a scheduler job pointed at the wrong URL.
  *
  * A token is reused while it is younger than half its life in virtual time, as Cloud Scheduler's
  * are, so a week's simulation signs a few hundred tokens, not one per request.

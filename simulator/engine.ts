@@ -148,7 +148,9 @@ function outageAware(db: Db, faults: FaultPlan, clock: ManualClock): Db {
 
 /**
  * Only what the runtime's settings require. The callers' tokens come from a loopback issuer
- * (caller-tokens.ts) and are checked by the real verifier. Migrations are the caller's business.
+ * (caller-tokens.ts); the stand-in for Cloud Run's IAM front checks their signature and strips it,
+ * and the runtime checks the claims, as on Cloud Run (AUTH_EDGE=cloud-run). Migrations are the
+ * caller's business.
  */
 const SIMULATOR_AUDIENCE = 'http://127.0.0.1/simulated';
 
@@ -159,6 +161,7 @@ function simulatorEnv(issuer: TokenIssuer): Record<string, string> {
     OIDC_JWKS_URL: issuer.jwksUrl,
     OIDC_AUDIENCE: SIMULATOR_AUDIENCE,
     OIDC_INVOKER_EMAILS: SIMULATED_CALLER,
+    AUTH_EDGE: 'cloud-run',
     SIGNALS_SINK: 'local',
     DB_MIGRATE: 'off',
     LOG_LEVEL: 'info',
@@ -251,7 +254,14 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
     writeLine: options.writeLine ? inVirtualTime(options.writeLine, clock) : discard,
   });
   const definitions = jobs.map((spec) => simulatedDefinition(spec, clock, faults, scenario));
-  const served = await serveFunctions(definitions, runtime).catch(async (error: unknown) => {
+  const edge = {
+    issuer: issuer.issuer,
+    jwksUrl: issuer.jwksUrl,
+    audience: SIMULATOR_AUDIENCE,
+    invokers: () => [SIMULATED_CALLER],
+    clock,
+  };
+  const served = await serveFunctions(definitions, runtime, edge).catch(async (error: unknown) => {
     await runtime.close();
     await issuer.close();
     throw error;

@@ -1,16 +1,22 @@
 /**
  * The simulated jobs served the way Cloud Functions serves them: each handler registered with the
- * real Functions Framework and wrapped by its own HTTP server, on an ephemeral 127.0.0.1 port, and
- * called over HTTP with the header Cloud Scheduler sends. One keep-alive connection per job is
+ * real Functions Framework and wrapped by its own HTTP server, behind the local stand-in for Cloud
+ * Run's IAM front (local/cloud-run-edge.ts) on an ephemeral 127.0.0.1 port, as `npm start` serves
+ * them, and called over HTTP with the header Cloud Scheduler sends. One keep-alive connection per job is
  * reused for every request: a simulated week makes thousands of them, and a fresh connection each
  * time would be most of the cost.
  */
-import { Agent, request } from 'node:http';
+import { Agent, createServer, request } from 'node:http';
 import type { Server } from 'node:http';
 import type { AnyJobDefinition } from '../functions/core/job-spec';
 import type { Runtime } from '../functions/core/runtime';
 import { SCHEDULE_TIME_HEADER } from '../functions/core/tick';
 import { serveJob } from '../functions/serve-job';
+import { cloudRunEdge } from '../local/cloud-run-edge';
+import type { CloudRunEdgeOptions } from '../local/cloud-run-edge';
+
+/** The answer field of an answer that is not JSON, so not the function's (the edge's refusals). */
+export const NOT_THE_FUNCTION = 'not JSON: not the function answering';
 
 export interface Answer {
   /** Undefined when no HTTP answer came back at all. */
@@ -69,7 +75,8 @@ function send(
           try {
             body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>;
           } catch {
-            body = { status: 'unreadable answer' };
+            // The function answers JSON; Cloud Run's front end answers its refusals in HTML.
+            body = { status: NOT_THE_FUNCTION };
           }
           resolve({ status: res.statusCode, body });
         });
@@ -81,16 +88,18 @@ function send(
   });
 }
 
+/** Every simulated function shares one runtime, and so one audience, which the edge checks. */
 export async function serveFunctions(
   definitions: readonly AnyJobDefinition[],
   runtime: Runtime,
+  edge: CloudRunEdgeOptions,
 ): Promise<ServedFunctions> {
   const servers: Server[] = [];
   const agents: Agent[] = [];
   const endpoints = new Map<string, FunctionEndpoint>();
   try {
     for (const definition of definitions) {
-      const { server } = serveJob(definition, runtime);
+      const server = createServer(cloudRunEdge(serveJob(definition, runtime).server, edge));
       servers.push(server);
       const port = await listen(server);
       const agent = new Agent({ keepAlive: true, maxSockets: 1 });

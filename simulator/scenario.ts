@@ -54,7 +54,10 @@ export type Fault =
     }
   /** The scheduler job exists but no function is deployed at its URL: Cloud Run answers 404. */
   | { readonly kind: 'not-found'; readonly jobId: string; readonly window: TimeWindow }
-  /** The runtime refuses the caller's token (401): a wrong audience or invoker account. */
+  /**
+   * The caller's token is for another audience (a scheduler job pointed at the wrong URL): Cloud
+   * Run's IAM front refuses it (401) and the function never sees the request.
+   */
   | { readonly kind: 'auth-broken'; readonly jobId: string; readonly window: TimeWindow }
   /** Every database call of the runtime fails: the ledger is unreachable, the runtime answers 503. */
   | { readonly kind: 'database-outage'; readonly window: TimeWindow };

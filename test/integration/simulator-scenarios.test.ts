@@ -10,6 +10,7 @@ import { DEFAULT_BACKOFF } from '../../functions/core/job-spec';
 import type { JobSpec } from '../../functions/core/job-spec';
 import { simulate } from '../../simulator/engine';
 import type { RequestRecord, SimulationResult } from '../../simulator/engine';
+import { NOT_THE_FUNCTION } from '../../simulator/function-servers';
 import type { Scenario } from '../../simulator/scenario';
 import type { Transition } from '../../simulator/timeline';
 import { createTestDatabase } from '../support/database';
@@ -226,5 +227,35 @@ describe('simulator: a job that was never deployed', () => {
     expect(result.transitions.map((t) => `${t.kind} ${t.alertId} ${t.subject}`)).toEqual([
       `FIRED ForwardProgressFailed ${cleanupWorker.id}`,
     ]);
+  });
+});
+
+describe('simulator: tokens for another audience, from time T', () => {
+  const T = S + 2 * HOUR;
+  const FIXED = T + HOUR;
+  let result: SimulationResult;
+  beforeAll(async () => {
+    result = await run({
+      startMs: S,
+      endMs: S + 4 * HOUR,
+      seed: 11,
+      faults: [{ kind: 'auth-broken', jobId: cleanupWorker.id, window: { fromMs: T, toMs: FIXED } }],
+    });
+  }, 120_000);
+
+  it("is refused 401 by Cloud Run's IAM front, before the function", () => {
+    const refused = result.requests.filter((r) => r.sentMs >= T && r.sentMs < FIXED);
+    expect(refused.length).toBeGreaterThan(0);
+    for (const request of refused) {
+      expect(request).toMatchObject({ status: 401, answer: NOT_THE_FUNCTION, ok: false });
+    }
+  });
+
+  it('runs every tick before and after the fault', () => {
+    const outside = result.requests.filter(
+      (r) => r.retry === 0 && (r.sentMs < T || r.sentMs >= FIXED + 10 * MIN),
+    );
+    expect(outside.length).toBeGreaterThan(0);
+    expect(outside.every((r) => r.status === 200)).toBe(true);
   });
 });
