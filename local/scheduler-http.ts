@@ -11,24 +11,20 @@ import type { CallRequest, CallResult } from './scheduler';
 
 export type TokenMinter = (audience: string) => Promise<string>;
 
-/** The headers of one attempt; a manual (run-now) call carries no schedule time (CallRequest.manual). */
-export function schedulerHeaders(
-  jobId: string,
-  scheduleTime: Date | undefined,
-  token: string,
-): Record<string, string> {
+/** The headers of one attempt; a run-now call's schedule time is its dispatch time (CallRequest.manual). */
+export function schedulerHeaders(jobId: string, scheduleTime: Date, token: string): Record<string, string> {
   return {
     authorization: `Bearer ${token}`,
     'user-agent': 'Google-Cloud-Scheduler',
     'x-cloudscheduler': 'true',
     'x-cloudscheduler-jobname': jobId,
-    ...(scheduleTime ? { 'x-cloudscheduler-scheduletime': scheduleTime.toISOString() } : {}),
+    'x-cloudscheduler-scheduletime': scheduleTime.toISOString(),
     'content-length': '0',
   };
 }
 
 export function createHttpCaller(mintToken: TokenMinter): (call: CallRequest) => Promise<CallResult> {
-  return async ({ job, scheduleTime, manual, signal }) => {
+  return async ({ job, scheduleTime, signal }) => {
     if (signal.aborted) return { error: 'interrupted: the scheduler is stopping' };
     let token: string;
     try {
@@ -53,7 +49,7 @@ export function createHttpCaller(mintToken: TokenMinter): (call: CallRequest) =>
           method: job.httpMethod,
           agent: false,
           signal,
-          headers: schedulerHeaders(job.id, manual ? undefined : scheduleTime, token),
+          headers: schedulerHeaders(job.id, scheduleTime, token),
         },
         (res) => {
           const chunks: Buffer[] = [];

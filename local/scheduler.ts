@@ -31,9 +31,10 @@ export interface CallRequest {
   readonly job: ScheduledJob;
   readonly scheduleTime: Date;
   /**
-   * A run-now call. Google does not document which X-CloudScheduler-ScheduleTime a forced run
-   * carries. The runtime takes either form (none: a manual tick; a recent time off the cron: a
-   * forced run, core/tick.ts admitScheduledTick); the stand-in sends none (docs/decisions.md, issue 14).
+   * A run-now call (Cloud Scheduler's RunJob). Its scheduleTime is the second it was dispatched:
+   * the only statement Google makes is Firebase's, that a manually triggered schedule carries the
+   * execution time (ScheduledEvent reference, read 2026-12-06). The runtime admits that as a forced
+   * run (core/tick.ts admitScheduledTick; docs/decisions.md, issue 14).
    */
   readonly manual?: boolean;
   /** Aborted when the scheduler stops and the grace period for in-flight calls is over. */

@@ -65,11 +65,24 @@ export function admitScheduledTick(tick: Tick, rules: TickRules, now: Date): Tic
   }
   if (!tickInstants(rules.schedule.cron, rules.schedule.timeZone, at, at + 1).next().done) return tick;
   if (-ahead <= forcedRunSpanMs(rules)) {
-    return { id: `forced-${tick.id}`, scheduledAt: tick.scheduledAt, manual: true };
+    return { id: `${FORCED_PREFIX}${tick.id}`, scheduledAt: tick.scheduledAt, manual: true };
   }
   throw new TickError(
     `X-CloudScheduler-ScheduleTime ${tick.id} is not a tick of this job's schedule ("${rules.schedule.cron}" in ${rules.schedule.timeZone}) nor a recent forced run; leave the header out for a manual run`,
   );
+}
+
+const FORCED_PREFIX = 'forced-';
+
+/**
+ * The tick's kind as a short name that is safe in a file or object name: `scheduled`, `forced`
+ * (a forced run's time is the tick's time already), or `manual-<random>` (the part that tells two
+ * manual runs of the same second apart).
+ */
+export function tickKind(tick: Tick): string {
+  if (!tick.manual) return 'scheduled';
+  if (tick.id.startsWith(FORCED_PREFIX)) return 'forced';
+  return `manual-${tick.id.slice(tick.id.lastIndexOf('-') + 1)}`;
 }
 
 /** How long Cloud Scheduler may keep retrying one dispatch: every attempt and every backoff. */

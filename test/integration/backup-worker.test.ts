@@ -17,6 +17,7 @@ import { memoryWriter } from '../support/memory-writer';
 import type { Tick } from '../../functions/core/tick';
 import { backupConfig } from '../../functions/jobs/backup-worker/config';
 import { backupObjectName, runBackup } from '../../functions/jobs/backup-worker/run';
+import { admitScheduledTick, tickFromHeader } from '../../functions/core/tick';
 import { createHarness, ledgerAttempts } from '../support/harness';
 
 const ENV = {
@@ -78,6 +79,18 @@ describe('backup-worker', () => {
     ];
     expect(names[0]).toBe('database/db/20260301T051000Z-manual-a1b2c3-a1.sql');
     expect([...names].sort()).toEqual([names[1], names[0], names[2]]);
+  });
+
+  it('names a forced run (Run now) by its dispatch time and "forced", nothing of the time twice', () => {
+    const rules = {
+      schedule: { cron: '0 4 * * *', timeZone: 'Etc/UTC' },
+      attemptDeadlineMs: 60_000,
+      retry: { retryCount: 1, maxBackoffMs: 60_000 },
+    };
+    const now = new Date('2026-03-01T05:10:07Z');
+    const forced = admitScheduledTick(tickFromHeader('2026-03-01T05:10:07Z', now), rules, now);
+    expect(forced.id).toBe('forced-2026-03-01T05:10:07.000Z');
+    expect(backupObjectName('db', forced, 1)).toBe('database/db/20260301T051007Z-forced-a1.sql');
   });
 
   it('asks for the tick-named object and reports the object, size and operation', async () => {

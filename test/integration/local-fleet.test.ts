@@ -77,8 +77,16 @@ describe('local fleet (npm start -- --run-now)', () => {
     expect(job.description.length).toBeGreaterThan(0);
     expect(Date.parse(job.nextScheduledAt!)).toBeGreaterThan(Date.now() - 60_000);
     expect(job.tallies.succeeded).toBeGreaterThanOrEqual(1);
-    // The start-up run is a manual tick (no schedule time); a scheduled one may have followed.
+    // The start-up run is RunJob's forced run: its dispatch time, admitted as a manual tick of its
+    // own. A scheduled one may have followed.
     expect(job.lastTicks[0]).toMatchObject({ state: 'succeeded' });
+    expect(job.lastTicks).toContainEqual(
+      expect.objectContaining({
+        tickId: expect.stringMatching(/^forced-/),
+        manual: true,
+        state: 'succeeded',
+      }),
+    );
     expect(job.lastAttempts[0]).toEqual(
       expect.objectContaining({
         tickId: expect.any(String),

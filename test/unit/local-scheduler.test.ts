@@ -259,7 +259,7 @@ describe('createHttpCaller (the wire format of a Cloud Scheduler attempt)', () =
     });
   });
 
-  it('sends no schedule time for a manual (run-now) call, which the runtime runs as a manual tick', async () => {
+  it('sends a run-now call its dispatch time as the schedule time, as a forced run carries it', async () => {
     respond = (res) => res.writeHead(200).end('{}');
     await createHttpCaller(async () => 't')({
       job: job({ url }),
@@ -268,7 +268,7 @@ describe('createHttpCaller (the wire format of a Cloud Scheduler attempt)', () =
       signal: new AbortController().signal,
     });
     expect(seen[0].headers['x-cloudscheduler']).toBe('true');
-    expect(seen[0].headers).not.toHaveProperty('x-cloudscheduler-scheduletime');
+    expect(seen[0].headers['x-cloudscheduler-scheduletime']).toBe('2026-01-01T00:03:30.000Z');
   });
 
   it('reports a non-2xx answer with its body', async () => {

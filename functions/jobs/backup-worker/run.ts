@@ -1,6 +1,6 @@
 /**
  * backup-worker: exports the database (enx-jobs.md §2). Each run writes its own object, named by
- * the tick it serves and the attempt, `database/<db>/<tick time>-<scheduled|manual-…>-a<attempt>.sql`,
+ * the tick it serves and the attempt, `database/<db>/<tick time>-<scheduled|forced|manual-…>-a<attempt>.sql`,
  * so every successful backup is findable from the run ledger and names sort oldest to newest. The
  * original overwrote one object (relying on bucket versioning) and counted an accepted export
  * request as success; here the run succeeds only once the export operation has finished and
@@ -8,6 +8,7 @@
  */
 import { describeError } from '../../core/errors';
 import type { JobContext, JobResult } from '../../core/job-spec';
+import { tickKind } from '../../core/tick';
 import type { Tick } from '../../core/tick';
 import { deadlineSignal } from '../../core/timeout';
 import type { BackupConfig } from './config';
@@ -20,10 +21,9 @@ function compactTime(at: Date): string {
     .replace(/[-:]/g, '');
 }
 
-/** The object one attempt of a tick writes; equal ticks sort by time, then scheduled before manual. */
+/** The object one attempt of a tick writes; names sort by the tick's time first. */
 export function backupObjectName(databaseName: string, tick: Tick, attempt: number): string {
-  const kind = tick.manual ? `manual-${tick.id.slice(tick.id.lastIndexOf('-') + 1)}` : 'scheduled';
-  return `database/${databaseName}/${compactTime(tick.scheduledAt)}-${kind}-a${attempt}.sql`;
+  return `database/${databaseName}/${compactTime(tick.scheduledAt)}-${tickKind(tick)}-a${attempt}.sql`;
 }
 
 /**
