@@ -39,7 +39,7 @@ import type { AnyJobDefinition } from '../functions/core/job-spec';
 import { freePort } from '../local/embedded-postgres';
 import type { PostgresServer } from '../local/embedded-postgres';
 import { startTokenIssuer } from '../local/token-issuer';
-import { startFakeMetricService } from '../test/support/fake-google/metric-service';
+import { startFakeMetricService } from '../local/fake-google/metric-service';
 import { FRAMEWORK_CLI, archiveBytes } from '../scripts/build-output';
 import { fmt, median, table, verdict } from './stats';
 import { SIGNATURE_REMOVED } from '../functions/core/auth';

@@ -15,7 +15,8 @@ import { Pool } from 'pg';
 import type { Env } from '../functions/core/config';
 import { Runtime } from '../functions/core/runtime';
 import { localWiring } from './wiring';
-import { LocalSignalSink } from '../functions/core/signals';
+import { startFakeMetricService } from './fake-google/metric-service';
+import type { FakeMetricService } from './fake-google/metric-service';
 import { describeError } from '../functions/core/errors';
 import { loadEnxSchema, migrateLocal } from './migrate';
 import { cleanupWorker } from '../functions/catalog';
@@ -125,6 +126,7 @@ interface Parts {
   demoFeed?: DemoFeed;
   alerts?: AlertEvaluator;
   googleApis?: RunningApis;
+  monitoring?: FakeMetricService;
 }
 
 function withLimit<T>(work: Promise<T>, ms: number): Promise<T | undefined> {
@@ -167,6 +169,7 @@ async function stopParts(parts: Parts, out: (line: string) => void, graceMs: num
   for (const fn of parts.functions ?? []) {
     await step(`${fn.definition.spec.id}'s pool`, () => withLimit(fn.runtime.close(), POOL_CLOSE_LIMIT_MS));
   }
+  if (parts.monitoring) await step('the Cloud Monitoring stand-in', parts.monitoring.close);
   if (parts.issuer) await step('the token issuer', parts.issuer.close);
   if (parts.appFeed) await step('the app feed', parts.appFeed.close);
   if (parts.keyServer) await step('the key-server stand-in', parts.keyServer.close);
@@ -251,6 +254,8 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
     parts.redis = await startFleetRedis(out);
     // The emailers' relay: keeps the last 200 mails for the status page, and each as .eml on disk.
     parts.smtp = await startSmtpCatcher({ keep: 200, emlDir: path.join(dataDir, 'mail') });
+    // Where fleet-watchdog writes the signals the functions record in the database, as deployed.
+    parts.monitoring = await startFakeMetricService({ keep: 100 });
     // The e2e probes' admin API, device API, key server and redirect service, on the fleet's
     // database and key manager.
     parts.upstreams = await startLocalUpstreams({
@@ -272,6 +277,7 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
         smtpPort: parts.smtp.port,
         e2eEnv: parts.upstreams.env(),
         backupDir: path.join(dataDir, 'backups'),
+        monitoringEndpoint: `127.0.0.1:${parts.monitoring.port}`,
       },
       options.env,
     );
@@ -281,11 +287,10 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
     const demoSeed = await seedDemoData(parts.pool, { now: new Date(), thresholds });
 
     parts.functionLog = openFunctionLog(files.functionLog, (entry) => out(formatFunctionLogLine(entry)));
-    const sink = new LocalSignalSink();
     const writeLine = parts.functionLog.write;
     parts.functions = await serveFunctions(
       jobDefinitions,
-      (url) => new Runtime({ ...env, OIDC_AUDIENCE: url }, localWiring, { sink, writeLine }),
+      (url) => new Runtime({ ...env, OIDC_AUDIENCE: url }, localWiring, { writeLine }),
       { issuer: issuer.issuer, jwksUrl: issuer.jwksUrl, invokers: () => [LOCAL_INVOKER] },
     );
     // Fail at start-up, not at the first tick, when a job's settings are wrong.
@@ -345,7 +350,6 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
         urls,
         files,
         jobs: served.map((fn) => ({ spec: fn.definition.spec, url: fn.url })),
-        sink,
         scheduler,
         alerts: alerts.report,
       });

@@ -37,14 +37,19 @@ export interface LocalWiring {
   readonly e2eEnv?: Env;
   /** Where backup-worker's pg_dump files go: inside the fleet's data folder. */
   readonly backupDir?: string;
+  /**
+   * host:port of the loopback Cloud Monitoring stand-in (local/fake-google/metric-service.ts). The
+   * functions record their signals in the database and fleet-watchdog writes them there, as deployed.
+   */
+  readonly monitoringEndpoint: string;
 }
 
 /**
- * The local implementations (local/wiring.ts) in place of production's defaults: metrics in memory,
- * keys and secret versions in the local database, backups by pg_dump.
+ * The local implementations (local/wiring.ts) in place of production's defaults: keys and secret
+ * versions in the local database, backups by pg_dump. Signals take production's path
+ * (SIGNALS_SINK=cloud-monitoring) to the loopback Cloud Monitoring stand-in.
  */
 export const LOCAL_ADAPTERS = {
-  SIGNALS_SINK: 'local',
   KEY_MANAGER: 'local',
   SECRET_MANAGER: 'local',
   DATABASE_EXPORT: 'local-pg-dump',
@@ -78,6 +83,8 @@ function wiring(parts: LocalWiring): Env {
     GOOGLE_CLOUD_PROJECT: LOCAL_PROJECT,
     METADATA_SERVER_DETECTION: 'none',
     ...LOCAL_ADAPTERS,
+    SIGNALS_SINK: 'cloud-monitoring',
+    MONITORING_API_ENDPOINT: parts.monitoringEndpoint,
     K_SERVICE: undefined,
     APP_SYNC_URL: parts.appFeedUrl,
     KEY_SERVER_URL: parts.keyServerUrl,

@@ -276,7 +276,7 @@ export function renderJobPage(
   <dt>next tick</dt><dd>${time(job.nextScheduledAt)}${escapeHtml(inFromNow(job.nextScheduledAt, now))}</dd>
   <dt>last success</dt><dd>${time(job.lastSuccessAt)}; alert window ${escapeHtml(formatDurationMs(job.windowMs))}</dd>
   <dt>limits</dt><dd>timeout ${escapeHtml(formatDurationMs(job.timeoutMs))}, attempt deadline ${escapeHtml(formatDurationMs(job.attemptDeadlineMs))}, ${job.retry.retryCount} retries</dd>
-  <dt>since start</dt><dd>${t.succeeded} succeeded, ${t.failed} failed, ${t.skipped} skipped, ${t.exhausted} exhausted</dd>
+  <dt>counters</dt><dd>${t.succeeded} succeeded, ${t.failed} failed, ${t.skipped} skipped, ${t.exhausted} exhausted${t.countingSince ? ` since ${time(t.countingSince)}` : ''}</dd>
   <dt>function</dt><dd><code>${escapeHtml(job.httpMethod)} ${escapeHtml(job.url)}</code></dd>
   <dt>from a shell</dt><dd><code>npm run jobs -- --local triage ${escapeHtml(job.id)}</code> · <code>npm run jobs -- --local logs ${escapeHtml(job.id)} --follow</code></dd>
 </dl>

@@ -1,14 +1,13 @@
 /**
  * The fleet's status as one plain data object, assembled from the sources an operator would look
  * at in the cloud: the catalog (what should run), the scheduler (what runs next, what is in
- * flight), the run ledger in Postgres (what ran: ticks and attempts), and the signal sink (the
- * tallies Cloud Monitoring would hold). The JSON endpoint and the HTML page both render this one
+ * flight), the run ledger in Postgres (what ran: ticks and attempts), and the counters the functions
+ * record beside it (enx_jobs_counters, which fleet-watchdog writes to Cloud Monitoring). The JSON endpoint and the HTML page both render this one
  * object, and later additions (alert verdicts) join it here, not in the HTTP server.
  */
 import type { AlertReport } from './alert-evaluator';
 import type { Db } from '../functions/core/db';
 import type { JobSpec, RetryPolicy } from '../functions/core/job-spec';
-import type { LocalSignalSink } from '../functions/core/signals';
 import type { AttemptReport, InFlightCall } from './scheduler';
 import { jobTiming } from '../functions/alerts/windows';
 import { jobHealth, progressRatio, TIMELINE_MS, timelineSlots } from './job-health';
@@ -58,6 +57,8 @@ export interface Tallies {
   readonly skipped: number;
   readonly exhausted: number;
   readonly lastSuccessAt: string | null;
+  /** When the job's first counter was recorded in this database; null before any. */
+  readonly countingSince: string | null;
 }
 
 /** The scheduler's own view: what the client saw, including answers the ledger never records. */
@@ -130,7 +131,6 @@ export interface StatusSources {
   readonly urls: FleetUrls;
   readonly files: FleetFiles;
   readonly jobs: readonly { readonly spec: JobSpec; readonly url: string }[];
-  readonly sink: LocalSignalSink;
   readonly scheduler: SchedulerSource;
   readonly alerts?: () => AlertReport;
   readonly now?: () => Date;
@@ -222,6 +222,37 @@ async function readTicks(db: Db, jobIds: string[], limit: number): Promise<Map<s
   }
   return byJob;
 }
+
+type Counts = Omit<Tallies, 'lastSuccessAt'>;
+
+/** Each job's counters as the functions record them (functions/db/stored-signals.ts). */
+async function readCounts(db: Db, jobIds: string[]): Promise<Map<string, Counts>> {
+  const { rows } = await db.query<{ job_id: string; name: string; value: string; started_at: Date }>(
+    `SELECT job_id, name, value, started_at FROM enx_jobs_counters
+      WHERE job_id = ANY($1) AND name IN ('started', 'succeeded', 'failed', 'skipped', 'exhausted')`,
+    [jobIds],
+  );
+  const counts = new Map<string, Counts>();
+  for (const row of rows) {
+    const current = counts.get(row.job_id) ?? { ...NO_COUNTS };
+    const since = row.started_at.toISOString();
+    counts.set(row.job_id, {
+      ...current,
+      [row.name]: Number(row.value),
+      countingSince: current.countingSince && current.countingSince < since ? current.countingSince : since,
+    });
+  }
+  return counts;
+}
+
+const NO_COUNTS: Counts = {
+  started: 0,
+  succeeded: 0,
+  failed: 0,
+  skipped: 0,
+  exhausted: 0,
+  countingSince: null,
+};
 
 interface DayOfTicks {
   readonly ticks: Map<string, TimelineTick[]>;
@@ -315,12 +346,14 @@ export async function collectStatus(
   let attempts = new Map<string, AttemptRow[]>();
   let ticks = new Map<string, TickRow[]>();
   let day: DayOfTicks = { ticks: new Map(), lastSuccess: new Map(), lastFinished: new Map() };
+  let counts = new Map<string, Counts>();
   let ledgerError: string | null = null;
   try {
-    [attempts, ticks, day] = await Promise.all([
+    [attempts, ticks, day, counts] = await Promise.all([
       readAttempts(sources.db, jobIds, limits.attempts),
       readTicks(sources.db, jobIds, limits.ticks),
       readDay(sources.db, jobIds, now),
+      readCounts(sources.db, jobIds),
     ]);
   } catch (error) {
     ledgerError = `the run ledger could not be read: ${(error as Error).message}`;
@@ -334,7 +367,6 @@ export async function collectStatus(
     ledgerError,
     alerts: sources.alerts?.() ?? { evaluatedAt: null, firing: [], error: null },
     jobs: sources.jobs.map(({ spec, url }) => {
-      const tally = sources.sink.tallies.get(spec.id);
       const scheduler = schedulerView(sources.scheduler, spec.id);
       const paused = sources.scheduler.isPaused(spec.id);
       const { windowMs } = jobTiming(spec);
@@ -359,14 +391,7 @@ export async function collectStatus(
         retry: spec.retry,
         nextScheduledAt: scheduler.nextScheduledAt,
         scheduler,
-        tallies: {
-          started: tally?.started ?? 0,
-          succeeded: tally?.succeeded ?? 0,
-          failed: tally?.failed ?? 0,
-          skipped: tally?.skipped ?? 0,
-          exhausted: tally?.exhausted ?? 0,
-          lastSuccessAt: tally?.lastSuccessAt ?? null,
-        },
+        tallies: { ...(counts.get(spec.id) ?? NO_COUNTS), lastSuccessAt },
         lastTicks: ticks.get(spec.id) ?? [],
         lastAttempts: attempts.get(spec.id) ?? [],
         paused,

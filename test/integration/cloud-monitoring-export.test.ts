@@ -17,8 +17,8 @@ import { StoredGauges, StoredSignalSink } from '../../functions/db/stored-signal
 import type { GaugePoint } from '../../functions/ports/gauges';
 import { ManualClock } from '../support/manual-clock';
 import { memoryWriter } from '../support/memory-writer';
-import { startFakeMetricService } from '../support/fake-google/metric-service';
-import type { FakeMetricService } from '../support/fake-google/metric-service';
+import { startFakeMetricService } from '../../local/fake-google/metric-service';
+import type { FakeMetricService } from '../../local/fake-google/metric-service';
 import { createTestDatabase } from '../support/database';
 import type { TestDatabase } from '../support/database';
 

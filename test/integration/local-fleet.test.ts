@@ -57,6 +57,28 @@ describe('local fleet (npm start -- --run-now)', () => {
     RUN_LIMIT_MS + 10_000,
   );
 
+  it(
+    "records the functions' counters in the database, and fleet-watchdog writes them to the Cloud Monitoring stand-in",
+    async () => {
+      // The watchdog's run fails when its gauge write fails; counters come from the functions' rows.
+      const attempt = await waitFor('a fleet-watchdog run that wrote counters', RUN_LIMIT_MS, async () => {
+        const status = await fetchStatus(statusUrl);
+        const watchdog = status.jobs.find((candidate) => candidate.id === 'fleet-watchdog');
+        return watchdog?.lastAttempts.find(
+          (row) =>
+            row.state === 'succeeded' &&
+            ((row.result as { countersRefreshed?: number } | null)?.countersRefreshed ?? 0) > 0,
+        );
+      });
+      expect(attempt.result).toMatchObject({ gauges: expect.any(Number) });
+      const status = await fetchStatus(statusUrl);
+      const cleanup = status.jobs.find((candidate) => candidate.id === 'cleanup-worker')!;
+      expect(cleanup.tallies).toMatchObject({ countingSince: expect.any(String) });
+      expect(cleanup.tallies.started).toBeGreaterThanOrEqual(cleanup.tallies.succeeded);
+    },
+    RUN_LIMIT_MS + 10_000,
+  );
+
   it('serves the status as JSON', async () => {
     const status = await fetchStatus(statusUrl);
     expect(status.urls.status).toBe(statusUrl);

@@ -6,8 +6,8 @@
  * never send; the functions' own writer shows what a refusal looks like to them.
  */
 import { createMonitoringWriter } from '../../functions/adapters/monitoring-writer';
-import { startFakeMetricService } from '../support/fake-google/metric-service';
-import type { FakeMetricService } from '../support/fake-google/metric-service';
+import { startFakeMetricService } from '../../local/fake-google/metric-service';
+import type { FakeMetricService } from '../../local/fake-google/metric-service';
 
 const series = (endTime: string, labels: Record<string, string> = {}) => ({
   metric: { type: 'custom.googleapis.com/enx_jobs/heartbeat', labels },

@@ -71,10 +71,12 @@ export async function createHarness(options: HarnessOptions = {}): Promise<Harne
   const logs = memoryWriter();
   const sink = new LocalSignalSink();
   const gauges = new LocalGauges();
-  const localGauges = (options.env?.SIGNALS_SINK ?? LOCAL_ADAPTERS.SIGNALS_SINK) !== 'cloud-monitoring';
+  // The harness keeps signals in memory (its sink and gauges) unless a test asks for the deployed path.
+  const localGauges = (options.env?.SIGNALS_SINK ?? 'local') !== 'cloud-monitoring';
   const runtime = new Runtime(
     {
       ...LOCAL_ADAPTERS,
+      SIGNALS_SINK: 'local',
       DATABASE_URL: db.url,
       OIDC_ISSUER: issuer.issuer,
       OIDC_JWKS_URL: issuer.jwksUrl,

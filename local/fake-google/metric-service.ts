@@ -28,8 +28,8 @@ import path from 'node:path';
 import * as protobuf from 'protobufjs';
 import { fromProto3JSON } from 'proto3-json-serializer';
 import type { JSONValue } from 'proto3-json-serializer';
-import { loopbackRestClientOptions } from '../../../functions/adapters/loopback';
-import type { LoopbackRestClientOptions } from '../../../functions/adapters/loopback';
+import { loopbackRestClientOptions } from '../../functions/adapters/loopback';
+import type { LoopbackRestClientOptions } from '../../functions/adapters/loopback';
 
 export interface RecordedRequest {
   readonly name: string;
@@ -229,6 +229,8 @@ export async function startFakeMetricService(
     samplingPeriodMs?: number;
     /** The service's clock, for the age limits of points (a test on a manual clock passes its own). */
     now?: () => number;
+    /** Accepted requests kept in `requests`, newest last: the local fleet runs for days. */
+    keep?: number;
   } = {},
 ): Promise<FakeMetricService> {
   const now = options.now ?? Date.now;
@@ -249,6 +251,8 @@ export async function startFakeMetricService(
       );
     }
     requests.push(request);
+    if (options.keep !== undefined && requests.length > options.keep)
+      requests.splice(0, requests.length - options.keep);
     const problems: string[] = [];
     all.forEach((series, index) => {
       const points = (series.points as unknown[] | undefined) ?? [];
