@@ -47,6 +47,13 @@ export const FUNCTION_RUNTIME = 'nodejs24';
  * ("Configure CPU limits for services", https://cloud.google.com/run/docs/configuring/cpu, read
  * 2026-12-06; the preflight checks it). The cost is per vCPU-second while a request is served, and
  * the CPU-bound part of a run takes fewer seconds on a whole vCPU, so the bill barely moves.
+ *
+ * Functions of 256 MiB stay possible at one vCPU: below 512 MiB Cloud Run needs its first
+ * generation execution environment (the second starts at 512 MiB; "Configure memory limits",
+ * https://cloud.google.com/run/docs/configuring/services/memory-limits, read 2026-12-07), and a
+ * function's own default is 256 MiB (the functions page above). The Cloud Functions v2 API has no
+ * execution environment setting (google_cloudfunctions2_function's service_config, provider
+ * @cdktf/provider-google as installed), so there is nothing to choose here.
  */
 export const FUNCTION_CPU = '1';
 
