@@ -55,7 +55,7 @@ const USAGE = `usage: npm run bench -- [--quick] [${BENCHES.join('] [')}]
   appsync  appsync-worker syncing a 10,000-app feed (2,000 with --quick)
   stats    stats-puller-worker over 1,000 realms (200 with --quick), key server answering in 50 ms
   fairness cleanup-worker with 2,000,000 expired API keys in step 1 (200,000 with --quick)
-  coldstart each function's first answer from its own archive vs a bare handler (10 cold starts each; the bare handler 5 times a round)
+  coldstart each function's first answer from its own archive vs a bare handler (20 cold starts each; the bare handler 5 times a round)
   duplicates 50 deliveries a second of one tick for 10 s (5 s with --quick): p99, DB connections
   --quick  fewer calls, 100,000 rows instead of 1,000,000
   --network-delay-ms=<n>  coldstart: hold every packet to Postgres and the JWKS n ms each way`;
@@ -251,7 +251,7 @@ async function main(): Promise<number> {
         pg,
         template: TEMPLATE,
         log,
-        starts: 10,
+        starts: 20,
         networkDelayMs: args.networkDelayMs,
       });
       log('');
