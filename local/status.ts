@@ -1,9 +1,10 @@
 /**
  * The fleet's status as one plain data object, assembled from the sources an operator would look
  * at in the cloud: the catalog (what should run), the scheduler (what runs next, what is in
- * flight), the run ledger in Postgres (what ran: ticks and attempts), and the counters the functions
- * record beside it (enx_jobs_counters, which fleet-watchdog writes to Cloud Monitoring). The JSON endpoint and the HTML page both render this one
- * object, and later additions (alert verdicts) join it here, not in the HTTP server.
+ * flight), the run ledger in Postgres (what ran: ticks and attempts), and the counters the
+ * functions record beside it (enx_jobs_counters, which fleet-watchdog writes to Cloud Monitoring).
+ * The JSON endpoint and the HTML page both render this one object, and later additions (alert
+ * verdicts) join it here, not in the HTTP server.
  */
 import type { AlertReport } from './alert-evaluator';
 import type { Db } from '../functions/core/db';

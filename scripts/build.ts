@@ -22,7 +22,16 @@
 import { build } from 'esbuild';
 import type { Metafile, Plugin } from 'esbuild';
 import { builtinModules } from 'node:module';
-import { cpSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import path from 'node:path';
 import * as jobs from '../functions/jobs';
 import { archiveBytes } from './build-output';
@@ -71,7 +80,9 @@ const requireBuiltins: Plugin = {
     );
     build.onLoad({ filter: /.*/, namespace: 'builtin-via-require' }, (args) => {
       const [builtin, importer] = args.path.split('#');
-      return { contents: builtinShim(builtin, readFileSync(importer, 'utf8')), loader: 'js' };
+      // An importer that is not a file (a plugin's virtual module) gets the whole builtin.
+      const source = existsSync(importer) ? readFileSync(importer, 'utf8') : '';
+      return { contents: builtinShim(builtin, source), loader: 'js' };
     });
   },
 };

@@ -1,10 +1,11 @@
 /**
  * backup-worker: exports the database (enx-jobs.md §2). Each run writes its own object, named by
- * the tick it serves and the attempt, `database/<db>/<tick time>-<scheduled|forced|manual-…>-a<attempt>.sql`,
- * so every successful backup is findable from the run ledger and names sort oldest to newest. The
- * original overwrote one object (relying on bucket versioning) and counted an accepted export
- * request as success; here the run succeeds only once the export operation has finished and
- * reported no error, and an export that wrote nothing fails.
+ * the tick it serves and the attempt,
+ * `database/<db>/<tick time>-<scheduled|forced|manual-…>-a<attempt>.sql`, so every successful
+ * backup is findable from the run ledger and names sort oldest to newest. The original overwrote
+ * one object (relying on bucket versioning) and counted an accepted export request as success;
+ * here the run succeeds only once the export operation has finished and reported no error, and an
+ * export that wrote nothing fails.
  */
 import { describeError } from '../../core/errors';
 import type { JobContext, JobResult } from '../../core/job-spec';
