@@ -11,7 +11,10 @@ import type { CallRequest, CallResult } from './scheduler';
 
 export type TokenMinter = (audience: string) => Promise<string>;
 
-/** The headers of one attempt; a run-now call's schedule time is its dispatch time (CallRequest.manual). */
+/**
+ * The headers of one attempt. A run-now call's schedule time is the second it was dispatched
+ * (CallRequest.manual).
+ */
 export function schedulerHeaders(jobId: string, scheduleTime: Date, token: string): Record<string, string> {
   return {
     authorization: `Bearer ${token}`,

@@ -2,9 +2,9 @@
  * The simulated jobs served the way Cloud Functions serves them: each handler registered with the
  * real Functions Framework and wrapped by its own HTTP server, behind the local stand-in for Cloud
  * Run's IAM front (local/cloud-run-edge.ts) on an ephemeral 127.0.0.1 port, as `npm start` serves
- * them, and called over HTTP with the header Cloud Scheduler sends. One keep-alive connection per job is
- * reused for every request: a simulated week makes thousands of them, and a fresh connection each
- * time would be most of the cost.
+ * them, and called over HTTP with the header Cloud Scheduler sends. One keep-alive connection per
+ * job is reused for every request: a simulated week makes thousands of them, and a fresh
+ * connection each time would be most of the cost.
  */
 import { Agent, createServer, request } from 'node:http';
 import type { Server } from 'node:http';
