@@ -19,7 +19,8 @@
  * the future (TimeInterval, "Writes", in the same reference, read 2026-12-06). It can also hold a series to a sampling period, the rule that
  * shapes our metric design (points of one series no more often than once per period). Valid series
  * of a request are written even when another fails, as the real API does, and the failure names the
- * series. It keeps every request it accepts and can be told to fail.
+ * series. It keeps the requests it accepts (the newest `keep` of them, when given) and can be told
+ * to fail.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';

@@ -15,10 +15,13 @@ const series = (endTime: string, labels: Record<string, string> = {}) => ({
   points: [{ interval: { endTime }, value: { int64Value: '1' } }],
 });
 
+const NOW = '2026-12-06T10:30:00Z';
+
 describe('the Cloud Monitoring stand-in', () => {
   let fake: FakeMetricService;
   beforeAll(async () => {
-    fake = await startFakeMetricService();
+    // The service's own clock: the points below must stay within its 25-hour window on any day.
+    fake = await startFakeMetricService({ now: () => Date.parse(NOW) });
   });
   afterAll(async () => fake.close());
   beforeEach(() => fake.reset());
@@ -80,6 +83,33 @@ describe('the Cloud Monitoring stand-in', () => {
     expect(res.status).toBe(400);
     expect(res.body.error?.status).toBe('INVALID_ARGUMENT');
     expect(res.body.error?.message).toMatch(message);
+  });
+
+  test.each([
+    ['ended more than 25 hours ago', '2026-12-05T09:00:00Z'],
+    ['ends more than 5 minutes ahead', '2026-12-06T10:40:00Z'],
+  ])('refuses a point that %s', async (_name, endTime) => {
+    const res = await post('/v3/projects/p/timeSeries', { timeSeries: [series(endTime)] });
+    expect(res.status).toBe(400);
+    expect(res.body.error?.message).toMatch(/no more than 25 hours in the past and no more than 5 minutes/);
+  });
+
+  it('keeps only the newest requests when told how many, for a fleet that runs for days', async () => {
+    const kept = await startFakeMetricService({ now: () => Date.parse(NOW), keep: 2 });
+    try {
+      for (const minute of ['00', '01', '02']) {
+        const res = await fetch(`http://127.0.0.1:${kept.port}/v3/projects/p/timeSeries`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ timeSeries: [series(`2026-12-06T10:${minute}:00Z`)] }),
+        });
+        expect(res.status).toBe(200);
+      }
+      expect(kept.requests).toHaveLength(2);
+      expect(JSON.stringify(kept.requests[1])).toContain(String(Date.parse('2026-12-06T10:02:00Z') / 1000));
+    } finally {
+      await kept.close();
+    }
   });
 
   it('refuses a point older than the series’ last one, and still writes the other series', async () => {
