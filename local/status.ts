@@ -8,6 +8,7 @@
  */
 import type { AlertReport } from './alert-evaluator';
 import type { Db } from '../functions/core/db';
+import { readCounters } from '../functions/db/counters';
 import type { JobSpec, RetryPolicy } from '../functions/core/job-spec';
 import type { AttemptReport, InFlightCall } from './scheduler';
 import { jobTiming } from '../functions/alerts/windows';
@@ -226,26 +227,6 @@ async function readTicks(db: Db, jobIds: string[], limit: number): Promise<Map<s
 
 type Counts = Omit<Tallies, 'lastSuccessAt'>;
 
-/** Each job's counters as the functions record them (functions/db/stored-signals.ts). */
-async function readCounts(db: Db, jobIds: string[]): Promise<Map<string, Counts>> {
-  const { rows } = await db.query<{ job_id: string; name: string; value: string; started_at: Date }>(
-    `SELECT job_id, name, value, started_at FROM enx_jobs_counters
-      WHERE job_id = ANY($1) AND name IN ('started', 'succeeded', 'failed', 'skipped', 'exhausted')`,
-    [jobIds],
-  );
-  const counts = new Map<string, Counts>();
-  for (const row of rows) {
-    const current = counts.get(row.job_id) ?? { ...NO_COUNTS };
-    const since = row.started_at.toISOString();
-    counts.set(row.job_id, {
-      ...current,
-      [row.name]: Number(row.value),
-      countingSince: current.countingSince && current.countingSince < since ? current.countingSince : since,
-    });
-  }
-  return counts;
-}
-
 const NO_COUNTS: Counts = {
   started: 0,
   succeeded: 0,
@@ -254,6 +235,23 @@ const NO_COUNTS: Counts = {
   exhausted: 0,
   countingSince: null,
 };
+const TALLIED = new Set<string>(['started', 'succeeded', 'failed', 'skipped', 'exhausted']);
+
+/** Each job's counters as the functions record them, read as the watchdog reads them to export. */
+async function readCounts(db: Db): Promise<Map<string, Counts>> {
+  const counts = new Map<string, Counts>();
+  for (const counter of await readCounters(db)) {
+    if (!TALLIED.has(counter.name)) continue;
+    const current = counts.get(counter.jobId) ?? NO_COUNTS;
+    const since = counter.startedAt.toISOString();
+    counts.set(counter.jobId, {
+      ...current,
+      [counter.name]: counter.value,
+      countingSince: current.countingSince && current.countingSince < since ? current.countingSince : since,
+    });
+  }
+  return counts;
+}
 
 interface DayOfTicks {
   readonly ticks: Map<string, TimelineTick[]>;
@@ -354,7 +352,7 @@ export async function collectStatus(
       readAttempts(sources.db, jobIds, limits.attempts),
       readTicks(sources.db, jobIds, limits.ticks),
       readDay(sources.db, jobIds, now),
-      readCounts(sources.db, jobIds),
+      readCounts(sources.db),
     ]);
   } catch (error) {
     ledgerError = `the run ledger could not be read: ${(error as Error).message}`;

@@ -72,11 +72,12 @@ export async function createHarness(options: HarnessOptions = {}): Promise<Harne
   const sink = new LocalSignalSink();
   const gauges = new LocalGauges();
   // The harness keeps signals in memory (its sink and gauges) unless a test asks for the deployed path.
-  const localGauges = (options.env?.SIGNALS_SINK ?? 'local') !== 'cloud-monitoring';
+  const signalsSink = options.env?.SIGNALS_SINK ?? 'local';
+  const localGauges = signalsSink !== 'cloud-monitoring';
   const runtime = new Runtime(
     {
       ...LOCAL_ADAPTERS,
-      SIGNALS_SINK: 'local',
+      SIGNALS_SINK: signalsSink,
       DATABASE_URL: db.url,
       OIDC_ISSUER: issuer.issuer,
       OIDC_JWKS_URL: issuer.jwksUrl,
